@@ -1,0 +1,2 @@
+DROP TABLE repos;
+DROP FUNCTION touch_updated_at();

@@ -1,0 +1,27 @@
+import { isFalse, loadSettings, readEnvironment, type ConfigInput } from './config.js';
+import { migrate, type MigrateOptions } from './commands/migrate.js';
+import { inlineMigrations, type InlineMigration } from './source/index.js';
+import type { RunReport } from './runner/run.js';
+
+export interface AutoMigrateOptions extends ConfigInput, Pick<MigrateOptions, 'onEvent' | 'allowOutOfOrder' | 'ignoreChecksums'> {
+  /** The app's prefix: `HOLOMUSH` reads HOLOMUSH_DB_AUTO_MIGRATE. Default TIDEMARK. */
+  envPrefix?: string;
+  /** Migrations bundled into the app; without it, the directory is read. */
+  migrations?: InlineMigration[];
+}
+
+export type AutoMigrateResult = ({ skipped: false } & RunReport) | { skipped: true; reason: string };
+
+/**
+ * For an app's start-up: applies pending migrations under the lock, so that
+ * replicas starting together apply each migration once. Throws TidemarkError.
+ */
+export async function autoMigrate(options: AutoMigrateOptions = {}): Promise<AutoMigrateResult> {
+  const variable = `${(options.envPrefix ?? 'TIDEMARK').replace(/_+$/, '')}_DB_AUTO_MIGRATE`;
+  const env = readEnvironment(options);
+  if (isFalse(env[variable])) return { skipped: true, reason: `${variable}=${env[variable]}` };
+  const settings = loadSettings({ ...options, env });
+  const source = options.migrations ? inlineMigrations(options.migrations) : undefined;
+  const report = await migrate(settings, { source, onEvent: options.onEvent, allowOutOfOrder: options.allowOutOfOrder, ignoreChecksums: options.ignoreChecksums });
+  return { skipped: false, ...report };
+}

@@ -1,0 +1,130 @@
+import { readFileSync, existsSync } from 'node:fs';
+import path from 'node:path';
+import { parse as parseDotenv } from 'dotenv';
+import { TidemarkError } from './errors.js';
+import { parseDatabaseUrl, type DatabaseTarget } from './connection-string.js';
+import { readEmbeddedUrl } from './devdb/state.js';
+
+/** What a caller may pass; the CLI fills it from flags, the API from options. */
+export interface ConfigInput {
+  cwd?: string;
+  /** Defaults to process.env. */
+  env?: Record<string, string | undefined>;
+  /** A dotenv file; `.env` in cwd is read when present. */
+  envFile?: string;
+  databaseUrl?: string;
+  /** Use the embedded development database under `.tidemark/`. */
+  embedded?: boolean;
+  migrationsDir?: string;
+  migrationsTable?: string;
+  /** `30s`, `2m`, `500ms` or a number of seconds. */
+  lockTimeout?: string | number;
+}
+
+export interface TableName {
+  /** undefined: the connection's current_schema(), as golang-migrate does. */
+  schema?: string;
+  table: string;
+}
+
+/** Validated settings: everything the core needs, nothing it must re-check. */
+export interface Settings {
+  cwd: string;
+  env: Record<string, string | undefined>;
+  database: DatabaseTarget;
+  migrationsDir: string;
+  migrationsTable: TableName;
+  lockTimeoutMs: number;
+}
+
+export const DEFAULT_LOCK_TIMEOUT_MS = 15_000;
+
+/** The process environment over the dotenv file: the environment wins. */
+export function readEnvironment(input: Pick<ConfigInput, 'cwd' | 'env' | 'envFile'> = {}): Record<string, string | undefined> {
+  const cwd = input.cwd ?? process.cwd();
+  const env = input.env ?? process.env;
+  const file = input.envFile ? path.resolve(cwd, input.envFile) : path.join(cwd, '.env');
+  if (!existsSync(file)) {
+    if (input.envFile) throw configError(`read ${input.envFile}`, 'the file does not exist', 'check the path given to --env-file');
+    return { ...env };
+  }
+  let parsed: Record<string, string>;
+  try {
+    parsed = parseDotenv(readFileSync(file));
+  } catch (err) {
+    throw configError(`read ${path.relative(cwd, file) || file}`, (err as Error).message);
+  }
+  return { ...parsed, ...env };
+}
+
+export function loadSettings(input: ConfigInput = {}): Settings {
+  const cwd = path.resolve(input.cwd ?? process.cwd());
+  const env = readEnvironment({ ...input, cwd });
+  const database = parseDatabaseUrl(resolveDatabaseUrl(input, env, cwd));
+  const migrationsDir = path.resolve(cwd, input.migrationsDir ?? env.MIGRATIONS_DIR ?? 'migrations');
+  const migrationsTable = resolveTable(input.migrationsTable ?? env.MIGRATIONS_TABLE, database);
+  const lockTimeoutMs = parseDuration(input.lockTimeout ?? env.TIDEMARK_LOCK_TIMEOUT, DEFAULT_LOCK_TIMEOUT_MS, '--lock-timeout');
+  return { cwd, env, database, migrationsDir, migrationsTable, lockTimeoutMs };
+}
+
+function resolveDatabaseUrl(input: ConfigInput, env: Record<string, string | undefined>, cwd: string): string {
+  if (input.databaseUrl) return input.databaseUrl;
+  if (input.embedded || isTrue(env.TIDEMARK_EMBEDDED)) {
+    const url = readEmbeddedUrl(cwd);
+    if (!url) throw configError('read the embedded database settings', 'the embedded development database has not been created here', 'run `task db:start` (or `tidemark db:start`) first');
+    return url;
+  }
+  const url = env.DATABASE_URL;
+  if (!url || !url.trim()) {
+    throw configError('read DATABASE_URL', 'DATABASE_URL is not set (neither in the environment nor in .env)',
+      'set DATABASE_URL=postgres://user:password@host:5432/dbname, or use the embedded development database: `task db:start`, then pass --embedded (or set TIDEMARK_EMBEDDED=1)');
+  }
+  return url.trim();
+}
+
+/**
+ * `schema.table` names a schema explicitly; a bare name lives in the
+ * connection's current schema. golang-migrate's `x-migrations-table` in the URL
+ * is honoured the way golang-migrate reads it (split on the dot only when
+ * `x-migrations-table-quoted` is set and the parts are quoted).
+ */
+function resolveTable(configured: string | undefined, database: DatabaseTarget): TableName {
+  if (configured) return splitTableName(configured, true);
+  if (database.migrationsTable) return splitTableName(database.migrationsTable, database.migrationsTableQuoted ?? false);
+  return { table: 'schema_migrations' };
+}
+
+function splitTableName(value: string, splitOnDot: boolean): TableName {
+  const quoted = value.match(/^"((?:[^"]|"")+)"\."((?:[^"]|"")+)"$/);
+  if (quoted) return { schema: quoted[1].replace(/""/g, '"'), table: quoted[2].replace(/""/g, '"') };
+  const unquoted = value.replace(/^"(.*)"$/, '$1');
+  if (splitOnDot && /^[^.]+\.[^.]+$/.test(unquoted)) {
+    const [schema, table] = unquoted.split('.');
+    return { schema, table };
+  }
+  if (!unquoted || unquoted.length > 63) throw configError('read the migrations table name', `"${value}" is not a valid table name`);
+  return { table: unquoted };
+}
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** `30s`, `2m`, `1h`, `500ms`, or a plain number of seconds. */
+export function parseDuration(value: string | number | undefined, fallbackMs: number, label: string): number {
+  if (value === undefined || value === '') return fallbackMs;
+  if (typeof value === 'number' && Number.isFinite(value) && value >= 0) return value * 1000;
+  const match = String(value).trim().match(/^(\d+(?:\.\d+)?)(ms|s|m|h)?$/);
+  if (!match) throw configError(`read ${label}`, `"${value}" is not a duration`, 'use a number of seconds or a value such as 500ms, 30s, 2m, 1h');
+  return Math.round(Number(match[1]) * UNITS[match[2] ?? 's']);
+}
+
+export function isTrue(value: string | undefined): boolean {
+  return value !== undefined && /^(1|true|yes|on)$/i.test(value.trim());
+}
+
+export function isFalse(value: string | undefined): boolean {
+  return value !== undefined && /^(0|false|no|off)$/i.test(value.trim());
+}
+
+export function configError(operation: string, cause: string, hint?: string): TidemarkError {
+  return new TidemarkError('CONFIG_INVALID', 'invalid configuration', { operation, cause, hint });
+}

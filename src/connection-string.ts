@@ -1,0 +1,105 @@
+import { parse as parseConnectionString } from 'pg-connection-string';
+import type { ClientConfig } from 'pg';
+import { TidemarkError } from './errors.js';
+
+/** A parsed DATABASE_URL: what pg needs, plus what tidemark reads from it. */
+export interface DatabaseTarget {
+  client: ClientConfig;
+  /** Database name as in the URL path, without the slash. */
+  database: string;
+  /** The URL path as golang-migrate's CLI sees it ("/app"), used in its lock key. */
+  urlPath: string;
+  /** The URL with the password masked: safe to print. */
+  redacted: string;
+  /** golang-migrate's `x-migrations-table` (and `-quoted`) from the URL, if given. */
+  migrationsTable?: string;
+  migrationsTableQuoted?: boolean;
+  host: string;
+  port: number;
+  user: string;
+  /** Kept apart so that it can be masked anywhere it might surface. */
+  password?: string;
+}
+
+const SCHEMES = new Set(['postgres:', 'postgresql:']);
+
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '****';
+    return parsed.toString();
+  } catch {
+    return url.replace(/(\/\/[^:/@]*:)[^@]*@/, '$1****@');
+  }
+}
+
+function invalidUrl(url: string, cause: string): TidemarkError {
+  return new TidemarkError('MIGRATION_INIT_FAILED', 'invalid database URL', {
+    operation: `parse DATABASE_URL (${redactUrl(url)})`,
+    cause,
+    hint: 'use postgres://user:password@host:5432/dbname?sslmode=disable',
+  });
+}
+
+/**
+ * Parses a PostgreSQL URL with pg-connection-string, after checking the parts
+ * that it accepts silently (any scheme, no host). golang-migrate's `x-` query
+ * parameters are read and kept away from the server.
+ */
+export function parseDatabaseUrl(url: string): DatabaseTarget {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw invalidUrl(url, 'not a URL');
+  }
+  if (!SCHEMES.has(parsed.protocol)) throw invalidUrl(url, `unsupported scheme "${parsed.protocol.replace(/:$/, '')}"; expected postgres or postgresql`);
+  if (!parsed.pathname || parsed.pathname === '/') throw invalidUrl(url, 'no database name in the URL path');
+  const xParams = new Map<string, string>();
+  for (const [key, value] of [...parsed.searchParams]) {
+    if (key.startsWith('x-')) {
+      xParams.set(key, value);
+      parsed.searchParams.delete(key);
+    }
+  }
+  // lib/pq (and so golang-migrate) gives sslmode its libpq meaning; so do we.
+  if (parsed.searchParams.has('sslmode') && !parsed.searchParams.has('uselibpqcompat')) parsed.searchParams.set('uselibpqcompat', 'true');
+  const options = parseConnectionString(parsed.toString()) as Record<string, unknown>;
+  const client = toClientConfig(options);
+  const database = String(options.database ?? '');
+  return {
+    client,
+    database,
+    urlPath: decodeURIComponent(new URL(url).pathname),
+    redacted: redactUrl(url),
+    migrationsTable: xParams.get('x-migrations-table'),
+    migrationsTableQuoted: ['1', 'true'].includes(xParams.get('x-migrations-table-quoted') ?? ''),
+    host: String(client.host ?? 'localhost'),
+    port: Number(client.port ?? 5432),
+    user: String(client.user ?? ''),
+    password: typeof client.password === 'string' && client.password !== '' ? client.password : undefined,
+  };
+}
+
+function toClientConfig(options: Record<string, unknown>): ClientConfig {
+  const { search_path: searchPath, options: pgOptions, port, sslmode: _sslmode, uselibpqcompat: _compat, ...rest } = options;
+  const extra = searchPath ? `-c search_path=${String(searchPath).replace(/([ \\])/g, '\\$1')}` : '';
+  const combined = [pgOptions, extra].filter(Boolean).join(' ');
+  return {
+    ...(rest as ClientConfig),
+    port: port ? Number(port) : 5432,
+    host: (rest.host as string) || 'localhost',
+    user: (rest.user as string) || undefined,
+    password: (rest.password as string) || undefined,
+    ...(combined && { options: combined }),
+  };
+}
+
+/** Masks every known secret in a text that may reach the user. */
+export function maskSecrets(text: string, secrets: Array<string | undefined>): string {
+  let out = text;
+  for (const secret of secrets) {
+    if (secret && secret.length >= 3) out = out.split(secret).join('****');
+  }
+  return out;
+}

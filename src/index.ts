@@ -1,0 +1,17 @@
+export { loadSettings, readEnvironment, type ConfigInput, type Settings } from './config.js';
+export { TidemarkError, formatError, isTidemarkError, ERROR_CODES, type ErrorCode } from './errors.js';
+export { redactUrl, parseDatabaseUrl } from './connection-string.js';
+export { readMigrationDir, inlineMigrations, type InlineMigration, type Migration, type MigrationSet } from './source/index.js';
+export { advisoryLockKey, migrationLockKeys } from './state/lock-key.js';
+export { migrate, type MigrateOptions } from './commands/migrate.js';
+export { migrateDown, type DownOptions } from './commands/down.js';
+export { migrateGoto } from './commands/goto.js';
+export { migrateForce, type ForceResult } from './commands/force.js';
+export { migrateStatus, type StatusReport, type StatusEntry, type Problem } from './commands/status.js';
+export { migrateVersion, formatVersion, type VersionResult } from './commands/version.js';
+export { migrateHistory, type HistoryReport } from './commands/history.js';
+export { createMigration, type CreateOptions, type CreateResult } from './commands/create.js';
+export { migrateBootstrap, type BootstrapOptions, type BootstrapResult } from './commands/bootstrap.js';
+export { autoMigrate, type AutoMigrateOptions, type AutoMigrateResult } from './auto-migrate.js';
+export { startDevDatabase, stopDevDatabase, devDatabaseStatus, type DevDbStatus } from './devdb/index.js';
+export type { MigrationEvent, RunReport, StepReport } from './runner/run.js';

@@ -1,0 +1,69 @@
+import type { LockHolder } from '../state/lock.js';
+import { executeStep, type StepResult } from './execute.js';
+import type { Step } from './plan.js';
+import type { Session } from './session.js';
+
+export type MigrationEvent =
+  | { type: 'migrating'; step: Step; index: number; total: number }
+  | { type: 'migrated'; step: Step; result: StepResult; index: number; total: number }
+  | { type: 'lock-wait'; holder: LockHolder | undefined }
+  | { type: 'warning'; message: string };
+
+export type EventListener = (event: MigrationEvent) => void;
+
+/** A step as reported to callers: plain values, ready for JSON. */
+export interface StepReport {
+  direction: 'up' | 'down';
+  version: bigint;
+  name: string;
+  fileName: string;
+  fromVersion: bigint | null;
+  toVersion: bigint | null;
+  outOfOrder: boolean;
+  mode?: StepResult['mode'];
+  durationMs?: number;
+  sql?: string;
+}
+
+export interface RunReport {
+  dryRun: boolean;
+  fromVersion: bigint | null;
+  toVersion: bigint | null;
+  steps: StepReport[];
+  warnings: string[];
+  durationMs: number;
+}
+
+export function stepReport(step: Step, result?: StepResult): StepReport {
+  return {
+    direction: step.direction, version: step.version, name: step.name, fileName: step.script.fileName,
+    fromVersion: step.fromVersion, toVersion: step.toVersion, outOfOrder: step.outOfOrder,
+    ...(result && { mode: result.mode, durationMs: result.durationMs }),
+  };
+}
+
+export interface RunOptions {
+  dryRun?: boolean;
+  /** With dryRun: include each file's SQL. */
+  sql?: boolean;
+  onEvent?: EventListener;
+}
+
+/** Runs the steps in order, stopping at the first failure (earlier steps stay applied). */
+export async function runSteps(session: Session, steps: Step[], current: bigint | null, warnings: string[], options: RunOptions): Promise<RunReport> {
+  const started = performance.now();
+  const last = steps.at(-1);
+  const toVersion = last ? last.toVersion : current;
+  if (options.dryRun) {
+    const reports = await Promise.all(steps.map(async (step) => ({ ...stepReport(step), ...(options.sql && { sql: (await step.script.load()).sql }) })));
+    return { dryRun: true, fromVersion: current, toVersion, steps: reports, warnings, durationMs: performance.now() - started };
+  }
+  const reports: StepReport[] = [];
+  for (const [index, step] of steps.entries()) {
+    options.onEvent?.({ type: 'migrating', step, index, total: steps.length });
+    const result = await executeStep(session, step);
+    reports.push(stepReport(step, result));
+    options.onEvent?.({ type: 'migrated', step, result, index, total: steps.length });
+  }
+  return { dryRun: false, fromVersion: current, toVersion, steps: reports, warnings, durationMs: performance.now() - started };
+}

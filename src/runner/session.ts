@@ -1,0 +1,80 @@
+import pg from 'pg';
+import type { Settings } from '../config.js';
+import { TidemarkError, describeCause } from '../errors.js';
+import { maskSecrets } from '../connection-string.js';
+import { describePgError } from '../pg-errors.js';
+import { readMigrationDir, type MigrationSet } from '../source/index.js';
+import { migrationLockKeys } from '../state/lock-key.js';
+import { acquireLocks, releaseLocks, type LockHolder } from '../state/lock.js';
+import { stateTables, type StateTables } from '../state/tables.js';
+
+/** One connection with its resolved tables and lock keys; the unit every migration command works in. */
+export interface Session {
+  settings: Settings;
+  client: pg.Client;
+  tables: StateTables;
+  source: MigrationSet;
+  lockKeys: bigint[];
+}
+
+export interface SessionOptions {
+  /** Migrations from elsewhere than the configured directory. */
+  source?: MigrationSet;
+  /** Hold the migration lock for the whole session. */
+  lock?: boolean;
+  /** What the command does, for messages. */
+  operation: string;
+  onLockWait?: (holder: LockHolder | undefined) => void;
+}
+
+export async function connectClient(settings: Settings, operation: string): Promise<pg.Client> {
+  const config = settings.database.client;
+  const client = new pg.Client({ ...config, application_name: config.application_name ?? 'tidemark' });
+  // A connection that dies later surfaces through the failing query; this keeps it from crashing the process.
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+  } catch (err) {
+    await client.end().catch(() => undefined);
+    throw new TidemarkError('MIGRATION_INIT_FAILED', 'cannot connect to the database', {
+      operation: `${operation}: connect to ${settings.database.redacted}`,
+      cause: maskSecrets(describePgError(err), [settings.database.password]),
+      hint: 'check DATABASE_URL (host, port, user, password, database) and that the server is running',
+    }, { cause: err });
+  }
+  return client;
+}
+
+async function resolveTables(client: pg.Client, settings: Settings): Promise<{ tables: StateTables; database: string }> {
+  const { rows } = await client.query({ text: 'SELECT current_database(), current_schema()', rowMode: 'array' });
+  const [database, currentSchema] = rows[0] as [string, string | null];
+  const schema = settings.migrationsTable.schema ?? currentSchema;
+  if (!schema) {
+    throw new TidemarkError('MIGRATION_INIT_FAILED', 'no schema for the migrations table', {
+      operation: 'resolve the migrations table',
+      cause: 'current_schema() is empty: search_path names no existing schema',
+      hint: 'fix search_path, or name the schema: MIGRATIONS_TABLE=schema.schema_migrations',
+    });
+  }
+  return { tables: stateTables(schema, settings.migrationsTable.table), database };
+}
+
+export async function withSession<T>(settings: Settings, options: SessionOptions, fn: (session: Session) => Promise<T>): Promise<T> {
+  const source = options.source ?? (await readMigrationDir(settings.migrationsDir));
+  const client = await connectClient(settings, options.operation);
+  let keys: bigint[] = [];
+  try {
+    const { tables, database } = await resolveTables(client, settings);
+    const lockKeys = migrationLockKeys(settings.database.urlPath, database, tables.schema, tables.table);
+    if (options.lock) {
+      await acquireLocks(client, lockKeys, { timeoutMs: settings.lockTimeoutMs, operation: `${options.operation}: take the migration lock`, onWait: options.onLockWait });
+      keys = lockKeys;
+    }
+    return await fn({ settings, client, tables, source, lockKeys });
+  } finally {
+    await releaseLocks(client, keys).catch(() => undefined);
+    await client.end().catch((err) => {
+      throw new TidemarkError('MIGRATION_CLOSE_FAILED', 'cannot close the connection', { operation: options.operation, cause: describeCause(err) });
+    });
+  }
+}

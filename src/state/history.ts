@@ -1,0 +1,72 @@
+import pg from 'pg';
+import { hostname } from 'node:os';
+import type { StateTables } from './tables.js';
+
+const { escapeLiteral } = pg;
+
+export type HistoryDirection = 'up' | 'down' | 'force' | 'bootstrap' | 'adopt';
+export type ExecutionMode = 'transaction' | 'no-transaction' | 'unwrapped';
+
+export interface HistoryRow {
+  id: bigint;
+  version: bigint;
+  name: string;
+  direction: HistoryDirection;
+  fromVersion: bigint | null;
+  toVersion: bigint | null;
+  checksum: string | null;
+  mode: ExecutionMode | null;
+  startedAt: Date;
+  durationMs: number | null;
+  appliedBy: string;
+  clientHost: string | null;
+  application: string | null;
+  tool: string | null;
+}
+
+export interface HistoryEntry {
+  version: bigint;
+  name: string;
+  direction: HistoryDirection;
+  fromVersion: bigint | null;
+  toVersion: bigint | null;
+  checksum?: string;
+  mode?: ExecutionMode;
+  /** Milliseconds, or a SQL expression computed when the row is written. */
+  durationMs?: number | 'transaction';
+}
+
+export const TOOL_NAME = 'tidemark';
+
+function literal(value: string | bigint | number | null | undefined): string {
+  if (value === null || value === undefined) return 'NULL';
+  if (typeof value === 'bigint' || typeof value === 'number') return String(value);
+  return escapeLiteral(value);
+}
+
+/**
+ * One INSERT for a history row. With `durationMs: 'transaction'` the duration
+ * is measured by the server, from the start of the enclosing transaction, so
+ * that a migration and its record travel in one round trip.
+ */
+export function insertHistorySql(t: StateTables, entry: HistoryEntry): string {
+  const duration = entry.durationMs === 'transaction' ? `extract(epoch FROM clock_timestamp() - now()) * 1000` : literal(entry.durationMs);
+  const started = entry.durationMs === 'transaction' ? 'now()' : typeof entry.durationMs === 'number' ? `clock_timestamp() - make_interval(secs => ${entry.durationMs / 1000})` : 'clock_timestamp()';
+  return `INSERT INTO ${t.history} (version, name, direction, from_version, to_version, checksum, mode, started_at, duration_ms, client_host, tool) VALUES (${[
+    literal(entry.version), literal(entry.name), literal(entry.direction), literal(entry.fromVersion), literal(entry.toVersion),
+    literal(entry.checksum), literal(entry.mode), started, duration, literal(hostname()), literal(TOOL_NAME),
+  ].join(', ')})`;
+}
+
+const toBig = (v: string | null): bigint | null => (v === null ? null : BigInt(v));
+
+export async function readHistory(client: pg.Client, t: StateTables): Promise<HistoryRow[]> {
+  const { rows } = await client.query({
+    text: `SELECT id, version, name, direction, from_version, to_version, checksum, mode, started_at, duration_ms, applied_by, client_host, application, tool FROM ${t.history} ORDER BY id`,
+    rowMode: 'array',
+  });
+  return rows.map((r) => ({
+    id: BigInt(r[0]), version: BigInt(r[1]), name: r[2], direction: r[3], fromVersion: toBig(r[4]), toVersion: toBig(r[5]),
+    checksum: r[6], mode: r[7], startedAt: r[8], durationMs: r[9], appliedBy: r[10], clientHost: r[11], application: r[12], tool: r[13],
+  }));
+}

@@ -1,0 +1,11 @@
+import { stopDevDatabase } from '../src/devdb/index.js';
+import { command, out, parse, run } from './lib/cli.js';
+
+const cli = command('db:stop', 'db:stop', 'Stop the embedded development PostgreSQL; its data stays in .tidemark/.');
+
+await run(async () => {
+  const { options } = parse(cli);
+  const result = await stopDevDatabase();
+  if (options.json) return out.json(result);
+  out.line(result.stopped ? 'Stopped the embedded PostgreSQL.' : 'The embedded PostgreSQL was not running.');
+});

@@ -1,0 +1,138 @@
+/**
+ * What every task script shares: argument parsing with cac, configuration,
+ * printing (with secrets masked) and turning errors into exit codes. The only
+ * place, with the scripts themselves, that touches argv, the console and exit codes.
+ */
+import cac, { type CAC } from 'cac';
+import { loadSettings, readEnvironment, type ConfigInput, type Settings } from '../../src/config.js';
+import { TidemarkError, formatError, isTidemarkError } from '../../src/errors.js';
+import { maskSecrets } from '../../src/connection-string.js';
+import { toJson } from './json.js';
+
+export type Options = Record<string, unknown> & { json?: boolean; envFile?: string; dir?: string; table?: string; lockTimeout?: string; embedded?: boolean };
+
+const secrets: string[] = [];
+
+function rememberSecretsIn(url: string | undefined): void {
+  const password = url?.match(/^[a-z]+:\/\/[^:/@]*:([^@]*)@/i)?.[1];
+  if (password) secrets.push(password, decodeURIComponentSafe(password));
+}
+
+function decodeURIComponentSafe(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+export const out = {
+  line(text = ''): void {
+    process.stdout.write(`${maskSecrets(text, secrets)}\n`);
+  },
+  json(value: unknown): void {
+    process.stdout.write(`${maskSecrets(toJson(value), secrets)}\n`);
+  },
+  warn(text: string): void {
+    process.stderr.write(`${maskSecrets(text, secrets)}\n`);
+  },
+};
+
+/** A cac program for one target, with the options every database command takes. */
+export function command(name: string, usage: string, describe: string): CAC {
+  const cli = cac(`tidemark ${name}`);
+  cli.usage(`${usage}\n\n${describe}`);
+  cli.option('--json', 'print the result (or error) as JSON');
+  cli.option('--env-file <file>', 'read variables from this dotenv file instead of .env');
+  cli.help();
+  return cli;
+}
+
+export function withDatabaseOptions(cli: CAC): CAC {
+  return cli
+    .option('--dir <dir>', 'migrations directory (MIGRATIONS_DIR, default ./migrations)')
+    .option('--table <name>', 'version table, [schema.]name (MIGRATIONS_TABLE, default schema_migrations)')
+    .option('--lock-timeout <duration>', 'how long to wait for the migration lock: 30s, 2m (TIDEMARK_LOCK_TIMEOUT, default 15s)')
+    .option('--embedded', 'use the embedded development database (TIDEMARK_EMBEDDED=1)');
+}
+
+export interface Parsed {
+  args: string[];
+  options: Options;
+}
+
+/** Parses argv; a bare negative number (`-1`) is an argument, not a flag. */
+export function parse(cli: CAC, argv = process.argv.slice(2)): Parsed {
+  const negative = argv.filter((a) => /^-\d+$/.test(a));
+  const rest = argv.filter((a) => !/^-\d+$/.test(a));
+  const parsed = cli.parse(['node', 'tidemark', ...rest], { run: false });
+  if (parsed.options.help) process.exit(0);
+  cli.globalCommand.checkUnknownOptions();
+  cli.globalCommand.checkOptionValue();
+  return { args: [...parsed.args.map(String), ...negative], options: parsed.options as Options };
+}
+
+export function settings(options: Options, extra: ConfigInput = {}): Settings {
+  const input: ConfigInput = {
+    envFile: options.envFile,
+    migrationsDir: options.dir,
+    migrationsTable: options.table,
+    lockTimeout: options.lockTimeout,
+    embedded: options.embedded,
+    ...extra,
+  };
+  const env = readEnvironment(input);
+  rememberSecretsIn(env.DATABASE_URL);
+  const loaded = loadSettings({ ...input, env });
+  if (loaded.database.password) secrets.push(loaded.database.password);
+  return loaded;
+}
+
+export function usageError(operation: string, cause: string, hint?: string): TidemarkError {
+  return new TidemarkError('INVALID_ARGUMENT', 'invalid arguments', { operation, cause, hint });
+}
+
+/** A whole number ≥ min from a flag, or a usage error naming the flag. */
+export function intOption(value: unknown, flag: string, min: number): number | undefined {
+  if (value === undefined) return undefined;
+  const text = String(Array.isArray(value) ? value.at(-1) : value);
+  if (!/^-?\d+$/.test(text) || Number(text) < min || !Number.isSafeInteger(Number(text))) {
+    throw usageError(`read ${flag}`, `"${text}" is not a whole number of at least ${min}`);
+  }
+  return Number(text);
+}
+
+/**
+ * Runs the body; expected failures print as `CODE: message` with operation and
+ * cause (or one JSON object) and set the exit code, without a stack trace.
+ */
+export async function run(body: () => Promise<number | void>, json = process.argv.includes('--json')): Promise<void> {
+  try {
+    const code = await body();
+    if (typeof code === 'number') process.exitCode = code;
+  } catch (err) {
+    const error = asTidemarkError(err);
+    if (!error) throw err;
+    if (json) process.stderr.write(`${maskSecrets(toJson({ error: error.toJSON() }), secrets)}\n`);
+    else out.warn(formatError(error));
+    process.exitCode = error.exitCode;
+  }
+}
+
+function asTidemarkError(err: unknown): TidemarkError | undefined {
+  if (isTidemarkError(err)) return err;
+  if (err instanceof Error && err.name === 'CACError') return usageError('read the command line', err.message, 'run with --help for the options');
+  return undefined;
+}
+
+/** Asks on a terminal; in cron and CI (no TTY) the answer is no. */
+export async function confirm(question: string): Promise<boolean> {
+  if (!process.stdin.isTTY || !process.stderr.isTTY) return false;
+  const { createInterface } = await import('node:readline/promises');
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
+  } finally {
+    rl.close();
+  }
+}

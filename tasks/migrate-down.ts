@@ -1,0 +1,29 @@
+import { migrateDown } from '../src/commands/down.js';
+import { parseVersionArgument } from '../src/source/parse.js';
+import { invalidVersion } from '../src/commands/force.js';
+import { command, confirm, intOption, out, parse, run, settings, usageError, withDatabaseOptions } from './lib/cli.js';
+import { printDownSummary, printDryRun, printEvent } from './lib/format.js';
+
+const cli = withDatabaseOptions(command('migrate:down', 'migrate:down [N] [--to V] [--all --yes] [--dry-run [--sql]]', 'Roll back one migration, N migrations, down to version V, or all.'))
+  .option('--to <version>', 'roll back to this version (0 for none)', { type: [String] })
+  .option('--all', 'roll back every migration (needs --yes)')
+  .option('--yes', 'confirm --all without a prompt')
+  .option('--dry-run', 'list what would run and change nothing')
+  .option('--sql', 'with --dry-run: print each migration\'s SQL');
+
+await run(async () => {
+  const { args, options } = parse(cli);
+  const chosen = [args.length > 0, options.to !== undefined, !!options.all].filter(Boolean).length;
+  if (chosen > 1 || args.length > 1) throw usageError('read the command line', 'give one of N, --to V or --all');
+  const count = args.length ? intOption(args[0], 'N', 1) : undefined;
+  const toText = options.to === undefined ? undefined : String((options.to as string[]).at(-1));
+  const to = toText === undefined ? undefined : parseVersionArgument(toText);
+  if (toText !== undefined && to === undefined) throw invalidVersion('read --to', toText, 'a whole number from 0 to 9223372036854775807');
+  const yes = !!options.yes || (!!options.all && !options.dryRun && (await confirm('Roll back ALL migrations? This drops what they created.')));
+  const report = await migrateDown(settings(options), {
+    count, to, all: !!options.all, yes, dryRun: !!options.dryRun, sql: !!options.sql, onEvent: options.json ? undefined : printEvent,
+  });
+  if (options.json) out.json(report);
+  else if (report.dryRun) printDryRun(report, 'roll back');
+  else printDownSummary(report);
+});

@@ -1,0 +1,12 @@
+import { migrateHistory } from '../src/commands/history.js';
+import { command, out, parse, run, settings, withDatabaseOptions } from './lib/cli.js';
+import { printHistory } from './lib/format.js';
+
+const cli = withDatabaseOptions(command('migrate:history', 'migrate:history [--json]', 'Every migration, applied or pending, newest first, with (current), when, how long and by whom.'));
+
+await run(async () => {
+  const { options } = parse(cli);
+  const history = await migrateHistory(settings(options));
+  if (options.json) out.json(history);
+  else printHistory(history);
+});

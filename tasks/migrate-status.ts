@@ -1,0 +1,14 @@
+import { migrateStatus } from '../src/commands/status.js';
+import { command, out, parse, run, settings, withDatabaseOptions } from './lib/cli.js';
+import { printStatus } from './lib/format.js';
+
+const cli = withDatabaseOptions(command('migrate:status', 'migrate:status [--json] [--exit-code]', 'Show the version, pending migrations and problems.'))
+  .option('--exit-code', 'exit 3 when anything is pending or wrong (for CI gates)');
+
+await run(async () => {
+  const { options } = parse(cli);
+  const status = await migrateStatus(settings(options));
+  if (options.json) out.json(status);
+  else printStatus(status);
+  if (options.exitCode && (status.pending.length || status.problems.length)) return 3;
+});

@@ -1,0 +1,25 @@
+import { migrate } from '../src/commands/migrate.js';
+import { command, intOption, out, parse, run, settings, withDatabaseOptions } from './lib/cli.js';
+import { printDryRun, printEvent, printUpSummary } from './lib/format.js';
+
+const cli = withDatabaseOptions(command('migrate', 'migrate [--steps N] [--dry-run [--sql]]', 'Apply pending migrations in version order.'))
+  .option('--steps <n>', 'apply at most N migrations')
+  .option('--dry-run', 'list what would run and change nothing')
+  .option('--sql', 'with --dry-run: print each migration\'s SQL')
+  .option('--allow-out-of-order', 'apply pending migrations numbered below the current version')
+  .option('--ignore-checksums', 'run even if an applied migration\'s file changed');
+
+await run(async () => {
+  const { options } = parse(cli);
+  const report = await migrate(settings(options), {
+    steps: intOption(options.steps, '--steps', 1),
+    dryRun: !!options.dryRun,
+    sql: !!options.sql,
+    allowOutOfOrder: !!options.allowOutOfOrder,
+    ignoreChecksums: !!options.ignoreChecksums,
+    onEvent: options.json ? undefined : printEvent,
+  });
+  if (options.json) out.json(report);
+  else if (report.dryRun) printDryRun(report, 'apply');
+  else printUpSummary(report);
+});

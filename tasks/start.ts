@@ -1,0 +1,17 @@
+import { startDevDatabase } from '../src/devdb/index.js';
+import { migrate } from '../src/commands/migrate.js';
+import { migrateStatus } from '../src/commands/status.js';
+import { command, out, parse, run, settings, withDatabaseOptions } from './lib/cli.js';
+import { printEvent, printStatus, printUpSummary } from './lib/format.js';
+
+const cli = withDatabaseOptions(command('start', 'start', 'Start the embedded PostgreSQL 18, apply the migrations and report the status.'));
+
+await run(async () => {
+  const { options } = parse(cli);
+  const db = await startDevDatabase();
+  out.line(`Embedded PostgreSQL ${db.started ? 'started' : 'already running'} on 127.0.0.1:${db.port} (database ${db.database})`);
+  const config = settings({ ...options, embedded: true });
+  printUpSummary(await migrate(config, { onEvent: printEvent }));
+  out.line();
+  printStatus(await migrateStatus(config));
+});
