@@ -52,6 +52,7 @@ export function describePgError(err: unknown, ctx?: SqlContext): string {
   const where: string[] = [`SQLSTATE ${err.code}`];
   const pos = err.position && ctx ? positionInText(Number(err.position), ctx) : undefined;
   if (pos) where.push(`line ${pos.line}`);
+  else if (ctx?.firstLine !== undefined) where.push(`line ${ctx.firstLine}`);
   const lines = [`${err.message} (${where.join(', ')})`];
   if (pos) {
     lines.push(`  ${pos.lineText}`);

@@ -103,7 +103,7 @@ async function runStatements(client: pg.Client, sql: string, step: Step): Promis
         await client.query(statement.text);
       } catch (err) {
         const ctx: SqlContext = { sql: statement.text, firstLine: statement.line };
-        const done = index === 0 ? 'no statement before it ran' : `statements 1-${index} of ${statements.length} ran and stay applied`;
+        const done = index === 0 ? 'no statement before it ran' : index === 1 ? 'statement 1 ran and stays applied' : `statements 1-${index} ran and stay applied`;
         throw new StatementError(`statement ${index + 1} of ${statements.length}: ${describePgError(err, ctx)}\n${done}`, { cause: err });
       }
     }

@@ -1,0 +1,44 @@
+import pg from 'pg';
+import { inject } from 'vitest';
+
+export interface TestDatabase {
+  name: string;
+  url: string;
+  query<T extends pg.QueryResultRow = any>(text: string, values?: unknown[]): Promise<pg.QueryResult<T>>;
+  close(): Promise<void>;
+}
+
+function withDatabase(url: string, name: string): string {
+  const u = new URL(url);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+async function admin<T>(serverUrl: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: serverUrl });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** A fresh database of its own for one test file (or test), on the given server. */
+export async function createTestDatabase(label: string, serverUrl = inject('pg18Url')): Promise<TestDatabase> {
+  const name = `t_${label.replace(/[^a-z0-9]/gi, '_').toLowerCase()}_${process.pid}_${Math.random().toString(36).slice(2, 8)}`.slice(0, 63);
+  await admin(serverUrl, (c) => c.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`));
+  const url = withDatabase(serverUrl, name);
+  const clients: pg.Client[] = [];
+  const pool = new pg.Pool({ connectionString: url, max: 4 });
+  return {
+    name,
+    url,
+    query: (text, values) => pool.query(text, values as unknown[]),
+    async close() {
+      await pool.end();
+      await Promise.all(clients.map((c) => c.end()));
+      await admin(serverUrl, (c) => c.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`));
+    },
+  };
+}
