@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --
 // Dispatches `tidemark <target> [args]` to the compiled script of the same
 // Taskfile target: `migrate:status` runs dist/tasks/migrate-status.js.
 import { existsSync, readdirSync } from 'node:fs';

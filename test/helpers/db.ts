@@ -31,6 +31,7 @@ export async function createTestDatabase(label: string, serverUrl = inject('pg18
   const url = withDatabase(serverUrl, name);
   const clients: pg.Client[] = [];
   const pool = new pg.Pool({ connectionString: url, max: 4 });
+  pool.on('error', () => undefined);
   return {
     name,
     url,
