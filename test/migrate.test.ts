@@ -98,6 +98,17 @@ describe('migrate', () => {
     expect(await tables(db)).not.toContain('half');
   });
 
+  it('names the line of a failing statement even when PostgreSQL gives no position', async () => {
+    const db = await database('noposition');
+    const { dir } = await migrationsDir({
+      '1_ok.up.sql': 'CREATE TABLE ok (id int);',
+      '2_dup.up.sql': 'CREATE TABLE x (id int);\nINSERT INTO x VALUES (1);\n\nCREATE TABLE ok (id int);\n',
+    });
+    const result = await cli(db, 'migrate', [], dir);
+    expect(result.stderr).toContain('error: relation "ok" already exists (SQLSTATE 42P07, line 4)');
+    expect(await tables(db)).toEqual(['ok', 'schema_migrations', 'schema_migrations_history']);
+  });
+
   it('a failed no-transaction migration leaves it dirty; force recovers', async () => {
     const db = await database('notx');
     const { dir } = await migrationsDir({

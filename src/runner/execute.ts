@@ -60,7 +60,35 @@ async function runInTransaction(target: ExecutionTarget, step: Step, sql: string
   } catch (err) {
     await target.client.query('ROLLBACK').catch(() => undefined);
     if (isPgError(err) && err.code === ACTIVE_SQL_TRANSACTION) return 'needs-unwrapped';
-    throw stepError(step, describePgError(err, { sql, offset: BEGIN.length }), undefined, err);
+    const ctx: SqlContext = isPgError(err) && !err.position ? await locateFailure(target.client, sql) : { sql, offset: BEGIN.length };
+    throw stepError(step, describePgError(err, ctx), undefined, err);
+  }
+}
+
+const DIAGNOSIS_TIMEOUT = '10s';
+
+/**
+ * PostgreSQL gives no position for errors such as "relation already exists".
+ * To name the line, the file's statements are replayed one by one in a
+ * transaction that is always rolled back, until one fails. Costs a second run
+ * of the file, and only when a migration has already failed.
+ */
+async function locateFailure(client: pg.Client, sql: string): Promise<SqlContext> {
+  const statements = await splitStatements(sql).catch(() => []);
+  if (statements.length <= 1) return statements.length ? { sql: statements[0].text, firstLine: statements[0].line } : { sql };
+  try {
+    await client.query(`BEGIN; SET LOCAL statement_timeout = '${DIAGNOSIS_TIMEOUT}'`);
+    for (const statement of statements) {
+      try {
+        await client.query(statement.text);
+      } catch (err) {
+        // A statement cut short by the timeout is not the one that failed.
+        return isPgError(err) && err.code === '57014' ? { sql } : { sql: statement.text, firstLine: statement.line };
+      }
+    }
+    return { sql };
+  } finally {
+    await client.query('ROLLBACK').catch(() => undefined);
   }
 }
 
