@@ -1,0 +1,104 @@
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { DatabaseTarget } from '../connection-string.js';
+
+/** Where PostgreSQL's client programs run: here, or inside a container next to the server. */
+export type ToolHost =
+  | { kind: 'local'; binDir?: string }
+  | { kind: 'docker'; container: string }
+  | { kind: 'compose'; service: string; file?: string };
+
+export function toolHostFromEnv(env: Record<string, string | undefined>, binDir?: string): ToolHost {
+  if (env.PG_CONTAINER) return { kind: 'docker', container: env.PG_CONTAINER };
+  if (env.PG_COMPOSE_SERVICE) return { kind: 'compose', service: env.PG_COMPOSE_SERVICE, file: env.PG_COMPOSE_FILE || undefined };
+  return { kind: 'local', binDir };
+}
+
+export function describeHost(host: ToolHost): string {
+  if (host.kind === 'docker') return `in container ${host.container} (docker exec)`;
+  if (host.kind === 'compose') return `in compose service ${host.service} (docker compose exec)`;
+  return 'locally';
+}
+
+export interface PreparedCommand {
+  file: string;
+  args: string[];
+  env: NodeJS.ProcessEnv;
+  /** Removes the temporary password file, if any. */
+  cleanup(): Promise<void>;
+}
+
+// libpq reads these from the environment; only their names ever reach an argv.
+const FORWARDED = ['PGPASSWORD', 'PGSSLMODE', 'PGAPPNAME', 'PGOPTIONS'];
+
+function escapePassfileField(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/:/g, '\\:');
+}
+
+function libpqEnv(target: DatabaseTarget): Record<string, string> {
+  const env: Record<string, string> = { PGAPPNAME: String(target.client.application_name ?? 'tidemark') };
+  const url = new URL(target.redacted);
+  const sslmode = url.searchParams.get('sslmode');
+  if (sslmode) env.PGSSLMODE = sslmode;
+  if (target.client.options) env.PGOPTIONS = String(target.client.options);
+  return env;
+}
+
+/** `-h host -p port -U user` for a local run; only `-U user` inside a container, which connects over its own socket. */
+export function connectionArgs(target: DatabaseTarget, host: ToolHost): string[] {
+  const user = target.user ? ['-U', target.user] : [];
+  return host.kind === 'local' ? ['-h', target.host, '-p', String(target.port), ...user] : user;
+}
+
+/**
+ * The command line for a client program. The password travels in a
+ * temporary passfile (mode 0600) for a local run, or in the docker client's
+ * environment, forwarded by name (`-e PGPASSWORD`), into a container.
+ */
+export async function prepareTool(tool: string, args: string[], target: DatabaseTarget, host: ToolHost, toolPath?: string): Promise<PreparedCommand> {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...libpqEnv(target) };
+  delete env.PGPASSWORD;
+  let passfile: string | undefined;
+  if (host.kind === 'local') {
+    if (target.password) {
+      passfile = path.join(tmpdir(), `tidemark-${randomBytes(8).toString('hex')}.pgpass`);
+      await writeFile(passfile, `*:*:*:*:${escapePassfileField(target.password)}\n`, { mode: 0o600 });
+      env.PGPASSFILE = passfile;
+    }
+    const file = toolPath ?? (host.binDir ? path.join(host.binDir, tool) : tool);
+    return { file, args, env, cleanup: async () => { if (passfile) await rm(passfile, { force: true }); } };
+  }
+  if (target.password) env.PGPASSWORD = target.password;
+  const forward = FORWARDED.filter((name) => env[name] !== undefined).flatMap((name) => ['-e', name]);
+  const prefix = host.kind === 'docker'
+    ? ['exec', '-i', ...forward, host.container]
+    : ['compose', ...(host.file ? ['-f', host.file] : []), 'exec', '-T', ...forward, host.service];
+  return { file: 'docker', args: [...prefix, tool, ...args], env, cleanup: async () => undefined };
+}
+
+export interface SpawnedTool {
+  child: ChildProcess;
+  /** Resolves with the exit code (or signal) and the captured stderr. */
+  done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>;
+}
+
+/** Spawns a prepared command; stderr is captured (and optionally passed on) for error reports. */
+export function spawnTool(cmd: PreparedCommand, stdio: StdioOptions = ['ignore', 'pipe', 'pipe'], onStderr?: (text: string) => void): SpawnedTool {
+  const child = spawn(cmd.file, cmd.args, { env: cmd.env, stdio });
+  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((resolve, reject) => {
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      const text = chunk.toString();
+      stderr += text;
+      onStderr?.(text);
+    });
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      cmd.cleanup().then(() => resolve({ code, signal, stderr }), reject);
+    });
+  });
+  return { child, done };
+}
