@@ -15,3 +15,4 @@ export { migrateBootstrap, type BootstrapOptions, type BootstrapResult } from '.
 export { autoMigrate, type AutoMigrateOptions, type AutoMigrateResult } from './auto-migrate.js';
 export { startDevDatabase, stopDevDatabase, devDatabaseStatus, type DevDbStatus } from './devdb/index.js';
 export type { MigrationEvent, RunReport, StepReport } from './runner/run.js';
+export * from './backup/index.js';

@@ -5,6 +5,7 @@
  */
 import cac, { type CAC } from 'cac';
 import { loadSettings, readEnvironment, type ConfigInput, type Settings } from '../../src/config.js';
+import { loadBackupSettings, type BackupSettings } from '../../src/backup/config.js';
 import { TidemarkError, formatError, isTidemarkError } from '../../src/errors.js';
 import { maskSecrets } from '../../src/connection-string.js';
 import { toJson } from './json.js';
@@ -86,6 +87,29 @@ export function settings(options: Options, extra: ConfigInput = {}): Settings {
   const loaded = loadSettings({ ...input, env });
   if (loaded.database.password) secrets.push(loaded.database.password);
   return loaded;
+}
+
+export function withBackupOptions(cli: CAC): CAC {
+  return cli
+    .option('--backup-dir <dir>', 'backup directory (BACKUP_DIR, default ./backups)')
+    .option('--embedded', 'use the embedded development database (TIDEMARK_EMBEDDED=1)');
+}
+
+export function backupSettings(options: Options, requireDatabase = true): BackupSettings {
+  const env = readEnvironment({ envFile: options.envFile });
+  rememberSecretsIn(env.DATABASE_URL);
+  const loaded = loadBackupSettings({ env, backupDir: options.backupDir as string | undefined, embedded: options.embedded, requireDatabase });
+  if (loaded.database?.password) secrets.push(loaded.database.password);
+  return loaded;
+}
+
+/** An AbortSignal that fires on SIGINT or SIGTERM, so that a run can clean up before it exits. */
+export function interruptSignal(): AbortSignal {
+  const controller = new AbortController();
+  const abort = () => controller.abort();
+  process.once('SIGINT', abort);
+  process.once('SIGTERM', abort);
+  return controller.signal;
 }
 
 export function usageError(operation: string, cause: string, hint?: string): TidemarkError {

@@ -1,22 +1,25 @@
 import type { TestProject } from 'vitest/node';
-import { embeddedServer, type TestServer } from './servers.js';
+import { debianBinDir, embeddedServer, startTestServer, type TestServer } from './servers.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     pg18Url: string;
+    /** A server whose major version the local pg_dump/pg_restore support. */
+    pgToolsUrl: string;
+    pgToolsBinDir: string;
   }
 }
 
 let servers: TestServer[] = [];
 
 export async function setup(project: TestProject): Promise<void> {
-  if (process.env.TEST_DATABASE_URL) {
-    project.provide('pg18Url', process.env.TEST_DATABASE_URL);
-    return;
-  }
-  const pg18 = await embeddedServer();
-  servers.push(pg18);
-  project.provide('pg18Url', pg18.url);
+  const binDir = debianBinDir();
+  if (!binDir) throw new Error('no PostgreSQL server and client tools under /usr/lib/postgresql/*/bin: install Debian\'s postgresql package (.ci/run does)');
+  const [pg18, tools] = await Promise.all([process.env.TEST_DATABASE_URL ? undefined : embeddedServer(), startTestServer(binDir, 'pgtools')]);
+  servers.push(...[pg18, tools].filter((s): s is TestServer => !!s));
+  project.provide('pg18Url', process.env.TEST_DATABASE_URL ?? pg18!.url);
+  project.provide('pgToolsUrl', tools.url);
+  project.provide('pgToolsBinDir', binDir);
 }
 
 export async function teardown(): Promise<void> {

@@ -1,0 +1,64 @@
+import pg from 'pg';
+import type { DatabaseTarget } from '../connection-string.js';
+import { maskSecrets } from '../connection-string.js';
+import { TidemarkError } from '../errors.js';
+import { describePgError } from '../pg-errors.js';
+import { connectionArgs, prepareTool, spawnTool, type ToolHost } from '../pgtools/exec.js';
+
+const FIELD = '\x1f';
+
+/**
+ * Runs one SQL statement against the server and returns its rows as text:
+ * through pg when the server is reachable from here, through psql inside the
+ * container otherwise (the port need not be exposed).
+ */
+export async function querySql(target: DatabaseTarget, host: ToolHost, sql: string, database = target.database, operation = 'query the server'): Promise<string[][]> {
+  if (host.kind === 'local') return queryLocal(target, sql, database, operation);
+  const cmd = await prepareTool('psql', [...connectionArgs(target, host), '-X', '-A', '-t', '-q', '-F', FIELD, '-v', 'ON_ERROR_STOP=1', '-d', database, '-c', sql], target, host);
+  const spawned = spawnTool(cmd, ['ignore', 'pipe', 'pipe']);
+  let stdout = '';
+  spawned.child.stdout!.on('data', (d) => (stdout += d));
+  const { code, stderr } = await spawned.done.catch((err) => ({ code: -1, stderr: (err as Error).message }));
+  if (code !== 0) {
+    throw new TidemarkError('MIGRATION_INIT_FAILED', 'cannot query the server', { operation, cause: maskSecrets(stderr.trim() || `psql exited with ${code}`, [target.password]) });
+  }
+  return stdout.split('\n').filter((line) => line.length).map((line) => line.split(FIELD));
+}
+
+async function queryLocal(target: DatabaseTarget, sql: string, database: string, operation: string): Promise<string[][]> {
+  const client = new pg.Client({ ...target.client, database, application_name: target.client.application_name ?? 'tidemark' });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+  } catch (err) {
+    throw new TidemarkError('MIGRATION_INIT_FAILED', 'cannot connect to the database', {
+      operation: `${operation}: connect to ${target.redacted}`, cause: maskSecrets(describePgError(err), [target.password]),
+      hint: 'check DATABASE_URL and that the server is running',
+    }, { cause: err });
+  }
+  try {
+    const result = await client.query({ text: sql, rowMode: 'array' });
+    return result.rows.map((row: unknown[]) => row.map((v) => (v === null ? '' : String(v))));
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+export interface ServerFacts {
+  version: string;
+  major: number;
+  /** schema_migrations at this moment, if the table exists. */
+  schemaVersion: { version: string | null; dirty: boolean } | null;
+}
+
+export async function readServerFacts(target: DatabaseTarget, host: ToolHost, migrationsTable: string): Promise<ServerFacts> {
+  const quoted = migrationsTable.split('.').map((p) => pg.escapeIdentifier(p.replace(/^"|"$/g, ''))).join('.');
+  const [[num, version, exists]] = await querySql(target, host,
+    `SELECT current_setting('server_version_num'), current_setting('server_version'), to_regclass(${pg.escapeLiteral(quoted)}) IS NOT NULL`, undefined, 'read the server version');
+  let schemaVersion: ServerFacts['schemaVersion'] = null;
+  if (exists === 't' || exists === 'true') {
+    const rows = await querySql(target, host, `SELECT version, dirty FROM ${quoted} LIMIT 1`, undefined, 'read the schema version');
+    schemaVersion = rows.length ? { version: Number(rows[0][0]) < 0 ? null : rows[0][0], dirty: rows[0][1] === 't' || rows[0][1] === 'true' } : { version: null, dirty: false };
+  }
+  return { version: version.split(' ')[0], major: Math.floor(Number(num) / 10000), schemaVersion };
+}

@@ -1,0 +1,15 @@
+import { checkBackups } from '../src/backup/catalog.js';
+import { parseDuration } from '../src/config.js';
+import { backupSettings, command, out, parse, run, withBackupOptions } from './lib/cli.js';
+import { age } from './lib/format-backup.js';
+
+const cli = withBackupOptions(command('backup:check', 'backup:check [--max-age 26h]', 'For monitoring: fail unless the newest verified backup is younger than --max-age.'))
+  .option('--max-age <duration>', 'e.g. 26h, 90m (default 26h)');
+
+await run(async () => {
+  const { options } = parse(cli);
+  const maxAgeMs = parseDuration(options.maxAge as string | undefined, 26 * 3_600_000, '--max-age');
+  const result = await checkBackups(backupSettings(options, false), maxAgeMs);
+  if (options.json) return out.json(result);
+  out.line(`OK: ${result.file} is ${age(result.ageMs)} old (limit ${age(result.maxAgeMs)})`);
+});

@@ -1,0 +1,12 @@
+import { listBackups } from '../src/backup/catalog.js';
+import { backupSettings, command, out, parse, run, withBackupOptions } from './lib/cli.js';
+import { printList } from './lib/format-backup.js';
+
+const cli = withBackupOptions(command('backup:list', 'backup:list [--json]', 'The backups in BACKUP_DIR: kind, size, age, versions, schema version, tag, verified.'));
+
+await run(async () => {
+  const { options } = parse(cli);
+  const entries = await listBackups(backupSettings(options, false));
+  if (options.json) out.json(entries);
+  else printList(entries);
+});

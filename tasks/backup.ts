@@ -1,0 +1,46 @@
+import { backup } from '../src/backup/dump.js';
+import { DEFAULT_RETENTION } from '../src/backup/retention.js';
+import { pruneBackups } from '../src/backup/catalog.js';
+import { backupSettings, command, interruptSignal, intOption, out, parse, run, usageError, withBackupOptions } from './lib/cli.js';
+import { bytes, printPrune } from './lib/format-backup.js';
+import { ms } from './lib/format.js';
+
+const cli = withBackupOptions(command('backup', 'backup [--schema-only | --data-only] [--format directory --jobs N] [--compress X] [--tag TEXT] [--prune]', 'Dump the database of DATABASE_URL into BACKUP_DIR, atomically, with a manifest and a verified read-back.'))
+  .option('--schema-only', 'dump only the schema (<db>_<ts>_schema.dump)')
+  .option('--data-only', 'dump only the data (<db>_<ts>_data.dump)')
+  .option('--format <format>', 'custom (default) or directory')
+  .option('--jobs <n>', 'parallel dump jobs (directory format)')
+  .option('--compress <method>', 'passed to pg_dump --compress: 0-9, or gzip/lz4/zstd[:level] with pg_dump 16+', { type: [String] })
+  .option('--tag <text>', 'label the backup; "pre-deploy:..." or "pin:..." pins it against pruning', { type: [String] })
+  .option('--no-verify', 'skip reading the archive back while it is written')
+  .option('--prune', 'after a successful backup, apply retention (backup:prune defaults)');
+
+await run(async () => {
+  const { options } = parse(cli);
+  if (options.schemaOnly && options.dataOnly) throw usageError('read the command line', 'give at most one of --schema-only and --data-only');
+  const format = options.format === undefined ? undefined : String(options.format);
+  if (format !== undefined && format !== 'custom' && format !== 'directory') throw usageError('read --format', `"${format}" is not custom or directory`);
+  const settings = backupSettings(options);
+  const result = await backup(settings, {
+    kind: options.schemaOnly ? 'schema' : options.dataOnly ? 'data' : 'full',
+    format: format as 'custom' | 'directory' | undefined,
+    jobs: intOption(options.jobs, '--jobs', 1),
+    compress: options.compress === undefined ? undefined : String((options.compress as string[]).at(-1)),
+    tag: options.tag === undefined ? undefined : String((options.tag as string[]).at(-1)),
+    verify: options.verify !== false,
+    signal: interruptSignal(),
+  });
+  const m = result.manifest;
+  if (options.json) out.json(result);
+  else {
+    out.line(result.path);
+    out.line(`  size ${bytes(m.size)}, ${ms(m.durationMs)}, sha256 ${m.sha256}`);
+    out.line(`  PostgreSQL ${m.serverVersion}, pg_dump ${m.pgDumpVersion}, schema version ${m.schemaVersion?.version ?? 'none'}${m.tag ? `, tag ${m.tag}${m.pinned ? ' (pinned)' : ''}` : ''}`);
+    out.line(result.verified ? '  verified: the whole archive was read back' : result.verifyError ? '  NOT verified' : '  not verified (--no-verify)');
+  }
+  if (result.verifyError) {
+    out.warn(`BACKUP_VERIFY_FAILED: the new backup could not be read back\n  operation: verify ${m.file}\n  error: ${result.verifyError}`);
+    return 1;
+  }
+  if (options.prune) printPrune(await pruneBackups(settings, DEFAULT_RETENTION), !!options.json);
+});
