@@ -176,6 +176,18 @@ describe('backup and restore', () => {
     expect((await source.query(`SELECT 1 FROM pg_database WHERE datname = '${name}'`)).rows).toEqual([]);
   });
 
+  it('never reuses a name: two backups in the same second get two files', async () => {
+    const { backup, loadBackupSettings } = await import('../src/index.js');
+    const dir = await tempDir('same-second');
+    const settings = loadBackupSettings({ env: { DATABASE_URL: source.url, BACKUP_DIR: dir, PG_BIN_DIR: inject('pgToolsBinDir') } });
+    const now = () => new Date('2026-05-01T03:04:05Z');
+    const first = await backup(settings, { now });
+    const second = await backup(settings, { now });
+    expect(path.basename(first.path)).toBe(`${source.name}_20260501_030405.dump`);
+    expect(path.basename(second.path)).toBe(`${source.name}_20260501_030405_2.dump`);
+    expect((await readdir(dir)).sort()).toHaveLength(4);
+  });
+
   it('backup:verify --restore-test restores into a scratch database and drops it', async () => {
     const dir = await tempDir('backup-rt');
     await makeBackup(dir, ['--no-verify']);

@@ -9,7 +9,7 @@ import { chooseClient, type ChosenClient } from './client.js';
 import { requireDatabase, type BackupSettings } from './config.js';
 import { acquireBackupLock, processAlive } from './lock.js';
 import { isPinningTag, writeManifest, type BackupManifest } from './manifest.js';
-import { backupFileName, parsePartialName, partialName, type BackupFormat, type BackupKind } from './names.js';
+import { backupFileName, manifestName, parsePartialName, partialName, type BackupFormat, type BackupKind } from './names.js';
 import { readServerFacts } from './server.js';
 import { fanOut } from './stream.js';
 
@@ -64,6 +64,14 @@ export async function prepareBackupDir(settings: BackupSettings): Promise<void> 
     await mkdir(settings.dir, { recursive: true, mode: 0o700 });
   } else if (!info.isDirectory()) throw invalid('not a directory');
   await access(settings.dir, constants.W_OK).catch(() => { throw invalid('not writable'); });
+}
+
+/** The first name not taken (by a dump or a manifest); the backup lock keeps others from racing for it. */
+async function freeName(dir: string, nameFor: (attempt: number) => string): Promise<string> {
+  const taken = new Set(await readdir(dir));
+  let attempt = 1;
+  while (taken.has(nameFor(attempt)) || taken.has(manifestName(nameFor(attempt)))) attempt++;
+  return nameFor(attempt);
 }
 
 /** Removes in-progress files left by runs that died (their pid is gone). */
@@ -174,7 +182,7 @@ export async function backup(settings: BackupSettings, options: BackupOptions = 
     validateBackupOptions(options, pgDump);
     const startedAt = (options.now ?? (() => new Date()))();
     const format = options.format ?? 'custom';
-    const fileName = backupFileName(target.database, startedAt, options.kind ?? 'full', format);
+    const fileName = await freeName(settings.dir, (attempt) => backupFileName(target.database, startedAt, options.kind ?? 'full', format, attempt));
     partial = path.join(settings.dir, partialName(fileName));
     const args = dumpArgs(options, settings, target.database);
     const written = format === 'directory' ? await dumpDirectory(settings, pgDump, args, partial, options) : await dumpCustom(settings, pgDump, args, partial, options);

@@ -13,8 +13,9 @@ export function safeFilePart(name: string): string {
   return name.replace(/[^A-Za-z0-9._-]/g, '_') || 'db';
 }
 
-export function backupFileName(database: string, startedAt: Date, kind: BackupKind, format: BackupFormat): string {
-  const suffix = kind === 'full' ? '' : `_${kind}`;
+/** `attempt` > 1 only when a backup of the same second exists already: names are never reused. */
+export function backupFileName(database: string, startedAt: Date, kind: BackupKind, format: BackupFormat, attempt = 1): string {
+  const suffix = `${kind === 'full' ? '' : `_${kind}`}${attempt > 1 ? `_${attempt}` : ''}`;
   return `${safeFilePart(database)}_${timestampOf(startedAt)}${suffix}.${format === 'directory' ? 'dir' : 'dump'}`;
 }
 

@@ -31,9 +31,8 @@ function candidateDirs(env: Record<string, string | undefined>): string[] {
 
 /** "pg_dump (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)" → 15.18 */
 export function parseToolVersion(output: string): { version: string; major: number } | undefined {
-  const match = output.match(/\(PostgreSQL\)\s+(\d+)(?:\.(\d+))?/);
-  if (!match) return undefined;
-  return { version: match[2] ? `${match[1]}.${match[2]}` : match[1], major: Number(match[1]) };
+  const match = output.match(/\(PostgreSQL\)\s+(\d+(?:\.\d+)*)/);
+  return match ? { version: match[1], major: Number(match[1].split('.')[0]) } : undefined;
 }
 
 export async function toolVersion(file: string): Promise<ClientTool | undefined> {
