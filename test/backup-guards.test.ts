@@ -39,6 +39,20 @@ kill -9 $$\n`);
     expect(await readdir(dir)).toEqual([]);
   });
 
+  it('running out of space fails the backup and leaves nothing behind', async () => {
+    const dir = await tempDir('full-disk');
+    // A 64 KiB filesystem: smaller than the dump.
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k,mode=0700', 'tmpfs', dir]);
+    try {
+      const result = await backupCli('backup', [], db, dir);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(/^BACKUP_FAILED: backup failed\n[^]*no space left on the device; the partial file was removed/);
+      expect(await readdir(dir)).toEqual([]);
+    } finally {
+      execFileSync('umount', [dir]);
+    }
+  });
+
   it('two backups at once: the second is refused at once with its own code', async () => {
     const dir = await tempDir('locked');
     const gate = path.join(dir, '..', `gate-${process.pid}-${Date.now()}`);
