@@ -312,6 +312,8 @@ describe('migrate:create', () => {
     await expect(createMigration('x', { dir, timestamp: true, now })).rejects.toMatchObject({ code: 'MIGRATION_CREATE_FAILED' });
     expect(await readFile(path.join(dir, '20260102030405_x.down.sql'), 'utf8')).toBe('keep me');
     expect(await readdir(dir)).toEqual(['20260102030405_x.down.sql']);
+    await writeFile(path.join(dir, '20260102030406_other.up.sql'), '');
+    await expect(createMigration('y', { dir, timestamp: true, now: new Date(now.getTime() + 1000) })).rejects.toMatchObject({ code: 'MIGRATION_CREATE_FAILED', reason: expect.stringContaining('taken by 20260102030406_other.up.sql') });
     expect(project).toBeTruthy();
   });
 });

@@ -26,13 +26,18 @@ export function timestampVersion(now: Date): string {
   return `${now.getUTCFullYear()}${pad(now.getUTCMonth() + 1)}${pad(now.getUTCDate())}${pad(now.getUTCHours())}${pad(now.getUTCMinutes())}${pad(now.getUTCSeconds())}`;
 }
 
-async function nextSequentialVersion(dir: string, digits: number): Promise<string> {
+async function existingVersions(dir: string): Promise<Map<bigint, string>> {
   const names = await readdir(dir).catch((err) => (err.code === 'ENOENT' ? [] : Promise.reject(err)));
-  let max = 0n;
+  const versions = new Map<bigint, string>();
   for (const name of names) {
     const parsed = parseMigrationFileName(name);
-    if (parsed.ok && parsed.value.version > max) max = parsed.value.version;
+    if (parsed.ok) versions.set(parsed.value.version, name);
   }
+  return versions;
+}
+
+function nextSequentialVersion(versions: Map<bigint, string>, digits: number): string {
+  const max = [...versions.keys()].reduce((a, b) => (b > a ? b : a), 0n);
   if (max >= MAX_VERSION) throw new Error(`the highest version ${max} leaves no room for another`);
   return String(max + 1n).padStart(digits, '0');
 }
@@ -55,7 +60,10 @@ export async function createMigration(rawName: string, options: CreateOptions): 
   }
   try {
     await mkdir(options.dir, { recursive: true });
-    const version = options.timestamp ? timestampVersion(options.now ?? new Date()) : await nextSequentialVersion(options.dir, options.digits ?? 6);
+    const versions = await existingVersions(options.dir);
+    const version = options.timestamp ? timestampVersion(options.now ?? new Date()) : nextSequentialVersion(versions, options.digits ?? 6);
+    const clash = versions.get(BigInt(version));
+    if (clash) throw Object.assign(new Error(`version ${version} is taken by ${clash}`), { code: 'EVERSION' });
     const upPath = path.join(options.dir, `${version}_${name}.up.sql`);
     const downPath = path.join(options.dir, `${version}_${name}.down.sql`);
     await createExclusive(upPath);
@@ -71,7 +79,7 @@ export async function createMigration(rawName: string, options: CreateOptions): 
     throw new TidemarkError('MIGRATION_CREATE_FAILED', 'cannot create the migration files', {
       operation,
       cause: code === 'EEXIST' ? `${(err as NodeJS.ErrnoException).path} already exists; nothing was overwritten` : (err as Error).message,
-      hint: code === 'EEXIST' ? 'pick another name, or wait a second with --timestamp' : undefined,
+      hint: code === 'EEXIST' || code === 'EVERSION' ? 'pick another name, or wait a second with --timestamp' : undefined,
     }, { cause: err });
   }
 }

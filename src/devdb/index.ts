@@ -1,9 +1,11 @@
 import { createRequire } from 'node:module';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdir, writeFile, chmod } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import path from 'node:path';
 import { TidemarkError, describeCause } from '../errors.js';
+import { redactUrl } from '../connection-string.js';
 import { devDbPaths, readDevDbState, readEmbeddedUrl, type DevDbState } from './state.js';
 import { clusterExists, clusterRunning, findFreePort, initCluster, isPortFree, startCluster, stopCluster } from './cluster.js';
 
@@ -32,7 +34,6 @@ function devDbError(operation: string, err: unknown): TidemarkError {
 
 async function clusterOptions(cwd: string, state: DevDbState) {
   const paths = devDbPaths(cwd);
-  const { readFileSync } = await import('node:fs');
   const password = readFileSync(paths.passwordFile, 'utf8').trim();
   return { binDir: await embeddedBinDir(), dataDir: paths.dataDir, port: state.port, user: state.user, password, logFile: paths.logFile };
 }
@@ -96,6 +97,5 @@ export async function devDatabaseStatus(cwd = process.cwd()): Promise<DevDbStatu
   const created = !!state && (await clusterExists(paths.dataDir));
   if (!created) return { created: false, running: false, dataDir: paths.dataDir };
   const running = await clusterRunning({ binDir: await embeddedBinDir(), dataDir: paths.dataDir });
-  const { redactUrl } = await import('../connection-string.js');
   return { created, running, dataDir: paths.dataDir, port: state.port, database: state.database, url: redactUrl(readEmbeddedUrl(cwd) ?? '') };
 }
