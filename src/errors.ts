@@ -15,7 +15,6 @@ export const ERROR_CODES = {
   MIGRATION_DOWN_FAILED: 'failure',
   MIGRATION_VERSION_FAILED: 'failure',
   MIGRATION_FORCE_FAILED: 'failure',
-  MIGRATION_CLOSE_FAILED: 'failure',
   MIGRATION_DIRTY: 'failure',
   MIGRATION_LOCK_TIMEOUT: 'failure',
   MIGRATION_CHECKSUM_MISMATCH: 'failure',

@@ -107,3 +107,88 @@ describe('secrets', () => {
     }
   });
 });
+
+describe('every migration failure has its code', () => {
+  const run = (target: string, args: string[], dir: string, url = db.url) => runCli(target, ['--dir', dir, ...args], { env: { DATABASE_URL: url } });
+
+  it('MIGRATION_DOWN_FAILED: a failing down file rolls back and leaves the version', async () => {
+    const scratch = await createTestDatabase('downfail');
+    try {
+      const { dir } = await migrationsDir({ '1_a.up.sql': 'CREATE TABLE a (id int);', '1_a.down.sql': 'DROP TABLE a;\nDROP TABLE not_there;' });
+      await run('migrate', [], dir, scratch.url);
+      const result = await run('migrate:down', [], dir, scratch.url);
+      expectCoded(result, 'MIGRATION_DOWN_FAILED', 1);
+      expect(result.stderr).toContain('operation: roll back migration 1 (1_a.down.sql)');
+      expect(result.stderr).toMatch(/table "not_there" does not exist \(SQLSTATE 42P01, line 2\)/);
+      expect((await scratch.query('SELECT version::int FROM schema_migrations')).rows).toEqual([{ version: 1 }]);
+      expect((await scratch.query("SELECT to_regclass('a') IS NOT NULL AS t")).rows[0].t).toBe(true);
+    } finally {
+      await scratch.close();
+    }
+  });
+
+  it('MIGRATION_FILE_MISSING: rolling back a version whose file is gone', async () => {
+    const scratch = await createTestDatabase('filemissing');
+    try {
+      const { dir } = await migrationsDir({ '1_a.up.sql': 'CREATE TABLE a (id int);', '1_a.down.sql': 'DROP TABLE a;' });
+      await run('migrate', [], dir, scratch.url);
+      await scratch.query('BEGIN; DELETE FROM schema_migrations; INSERT INTO schema_migrations VALUES (9, false); COMMIT;');
+      const result = await run('migrate:down', [], dir, scratch.url);
+      expectCoded(result, 'MIGRATION_FILE_MISSING', 1);
+      expect(result.stderr).toContain('version 9 is applied, but there is no file for it');
+    } finally {
+      await scratch.close();
+    }
+  });
+
+  it('MIGRATION_VERSION_FAILED: a table of that name with another shape', async () => {
+    const scratch = await createTestDatabase('wrongshape');
+    try {
+      await scratch.query('CREATE TABLE schema_migrations (name text)');
+      for (const target of ['migrate:status', 'migrate:version', 'migrate']) {
+        const result = await run(target, [], DEMO_DIR, scratch.url);
+        expectCoded(result, 'MIGRATION_VERSION_FAILED', 1);
+        expect(result.stderr).toContain('column "version" does not exist');
+      }
+      const other = await run('migrate', ['--table', 'app_versions', '--steps', '1'], DEMO_DIR, scratch.url);
+      expect(other.code, other.stderr).toBe(0);
+      expect((await scratch.query('SELECT version::int FROM app_versions')).rows).toEqual([{ version: 1 }]);
+    } finally {
+      await scratch.close();
+    }
+  });
+
+  it('MIGRATION_FORCE_FAILED and MIGRATION_INIT_FAILED on a read-only session', async () => {
+    const scratch = await createTestDatabase('readonly');
+    try {
+      const readOnly = `${scratch.url}?options=${encodeURIComponent('-c default_transaction_read_only=on')}`;
+      const force = await run('migrate:force', ['3'], DEMO_DIR, readOnly);
+      expectCoded(force, 'MIGRATION_FORCE_FAILED', 1);
+      expect(force.stderr).toContain('read-only transaction');
+      const up = await run('migrate', [], DEMO_DIR, readOnly);
+      expectCoded(up, 'MIGRATION_INIT_FAILED', 1);
+      expect(up.stderr).toContain('cannot create the migration tables');
+    } finally {
+      await scratch.close();
+    }
+  });
+
+  it('bootstrap --dry-run lists and changes nothing', async () => {
+    const scratch = await createTestDatabase('bootdry');
+    try {
+      const result = await run('migrate:bootstrap', ['--dry-run'], DEMO_DIR, scratch.url);
+      expect(result.stdout).toContain('would mark 5 index_objects_concurrently');
+      expect(result.stdout).toContain('Dry run: would set version 5 (5 migrations); nothing was changed.');
+      expect((await scratch.query("SELECT to_regclass('schema_migrations') AS t")).rows[0].t).toBeNull();
+    } finally {
+      await scratch.close();
+    }
+  });
+
+  it('DEVDB_FAILED when the embedded database cannot be created', async () => {
+    const { project } = await migrationsDir({});
+    await writeFile(path.join(project, '.tidemark'), 'a file where the directory should be');
+    const result = await runCli('db:start', [], { cwd: project });
+    expectCoded(result, 'DEVDB_FAILED', 1);
+  });
+});

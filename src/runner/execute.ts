@@ -100,7 +100,9 @@ async function markDirty(target: ExecutionTarget, step: Step): Promise<bigint | 
 
 /** golang-migrate's protocol for what cannot be wrapped: mark dirty, run, clear dirty. */
 async function runWithDirtyProtocol(target: ExecutionTarget, step: Step, mode: ExecutionMode, checksum: string, run: () => Promise<void>): Promise<void> {
-  const dirtyAt = await markDirty(target, step);
+  const dirtyAt = await markDirty(target, step).catch((err) => {
+    throw stepError(step, `cannot mark the version dirty before running: ${describePgError(err)}`, undefined, err);
+  });
   const started = performance.now();
   try {
     await run();
@@ -110,7 +112,9 @@ async function runWithDirtyProtocol(target: ExecutionTarget, step: Step, mode: E
     throw stepError(step, describePgError(err), dirtyAt, err);
   }
   const durationMs = performance.now() - started;
-  await target.client.query(`${BEGIN}${versionAndHistorySql(target, step, mode, checksum, durationMs)};\nCOMMIT;`);
+  await target.client.query(`${BEGIN}${versionAndHistorySql(target, step, mode, checksum, durationMs)};\nCOMMIT;`).catch((err) => {
+    throw stepError(step, `the migration ran, but recording it failed: ${describePgError(err)}`, dirtyAt, err);
+  });
 }
 
 class StatementError extends Error {}

@@ -3,6 +3,8 @@ import { createHistoryTableSql, createVersionTableSql } from '../state/tables.js
 import { insertHistorySql, readHistory, type HistoryRow } from '../state/history.js';
 import { readVersionState, type VersionState } from '../state/version.js';
 import type { Session } from './session.js';
+import { TidemarkError } from '../errors.js';
+import { describePgError } from '../pg-errors.js';
 
 export interface LoadedState {
   state: VersionState;
@@ -11,8 +13,18 @@ export interface LoadedState {
 }
 
 export async function loadState(session: Session): Promise<LoadedState> {
-  const state = await readVersionState(session.client, session.tables);
-  const history = state.historyTableExists ? await readHistory(session.client, session.tables) : [];
+  let state: VersionState;
+  let history: HistoryRow[];
+  try {
+    state = await readVersionState(session.client, session.tables);
+    history = state.historyTableExists ? await readHistory(session.client, session.tables) : [];
+  } catch (err) {
+    throw new TidemarkError('MIGRATION_VERSION_FAILED', 'cannot read the migration state', {
+      operation: `read ${session.tables.schema}.${session.tables.table} and its history`,
+      cause: describePgError(err),
+      hint: `${session.tables.table} must be golang-migrate's table (version bigint, dirty boolean); point --table / MIGRATIONS_TABLE elsewhere if this one belongs to something else`,
+    }, { cause: err });
+  }
   return { state, history, classification: classify(session.source.migrations, state, history) };
 }
 
@@ -31,6 +43,15 @@ export async function prepareForWrite(session: Session, loaded: LoadedState): Pr
     statements.push(insertHistorySql(session.tables, { version: change.to ?? -1n, name: '', direction: 'adopt', fromVersion: change.from, toVersion: change.to }));
   }
   if (!statements.length) return loaded;
-  await session.client.query(`BEGIN;\n${statements.join(';\n')};\nCOMMIT;`);
+  try {
+    await session.client.query(`BEGIN;\n${statements.join(';\n')};\nCOMMIT;`);
+  } catch (err) {
+    await session.client.query('ROLLBACK').catch(() => undefined);
+    throw new TidemarkError('MIGRATION_INIT_FAILED', 'cannot create the migration tables', {
+      operation: `create ${session.tables.schema}.${session.tables.table} and ${session.tables.historyTable}`,
+      cause: describePgError(err),
+      hint: 'the database user needs CREATE on the schema (or create the tables once as an owner)',
+    }, { cause: err });
+  }
   return loadState(session);
 }
