@@ -15,3 +15,7 @@ export { migrateBootstrap, type BootstrapOptions, type BootstrapResult } from '.
 export { autoMigrate, type AutoMigrateOptions, type AutoMigrateResult } from './auto-migrate.js';
 export { startDevDatabase, stopDevDatabase, devDatabaseStatus, type DevDbStatus } from './devdb/index.js';
 export type { MigrationEvent, RunReport, StepReport } from './runner/run.js';
+export { checkDatabase, type CheckReport, type CheckLine, type CheckOptions, type CheckStatus } from './chores/check.js';
+export { databaseStats, type StatsReport, type TableStats } from './chores/stats.js';
+export { runQuery, rowObjects, type QueryResult, type QueryColumn, type QueryOptions } from './chores/query.js';
+export { openPsql, type PsqlOptions } from './chores/psql.js';
