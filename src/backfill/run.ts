@@ -59,7 +59,8 @@ async function storeSchema(client: pg.ClientBase, settings: Settings): Promise<s
 }
 
 async function countRows(backfill: Backfill, ctx: BackfillContext): Promise<number> {
-  await ctx.client.query('BEGIN READ ONLY');
+  // A count takes no row locks, so the batches' statement timeout does not bound it: on a big table it may take longer.
+  await ctx.client.query('BEGIN READ ONLY; SET LOCAL statement_timeout = 0');
   try {
     const value = await backfill.count(ctx);
     const count = countValue(value);
