@@ -96,13 +96,13 @@ describe('the example backfill over 100,000 rows', () => {
     await blocker.query('BEGIN; SELECT 1 FROM objects WHERE id = 50500 FOR UPDATE');
     const child = startBackfill(db, ['--batch-lock-timeout', '60s']);
     const exited = collect(child);
-    await waitFor(async () => (await db.query("SELECT 1 FROM pg_stat_activity WHERE application_name = 'tidemark' AND wait_event_type = 'Lock'")).rowCount, 'the backfill to block');
+    await waitFor(async () => (await db.query("SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'tidemark' AND wait_event_type = 'Lock'")).rowCount, 'the backfill to block');
     child.kill('SIGKILL');
     expect((await exited).signal).toBe('SIGKILL');
     await blocker.query('ROLLBACK');
     await blocker.end();
     // The killed process's server session ends once its blocked statement finishes; with it go its locks.
-    await waitFor(async () => !(await db.query("SELECT 1 FROM pg_stat_activity WHERE application_name = 'tidemark'")).rowCount, 'the killed session to end');
+    await waitFor(async () => !(await db.query("SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'tidemark'")).rowCount, 'the killed session to end');
     expect(await one(db, 'SELECT json_build_object(\'cursor\', cursor, \'rows\', rows_done) FROM tidemark_backfill_checkpoints')).toEqual({ cursor: '50000', rows: 50_000 });
     expect(await touched(db)).toEqual({ rows: 50_000, ids: 50_000 });
 
