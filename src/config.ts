@@ -19,6 +19,14 @@ export interface ConfigInput {
   migrationsTable?: string;
   /** `30s`, `2m`, `500ms` or a number of seconds. */
   lockTimeout?: string | number;
+  /** The oldest server db:check accepts: `18`, `16.4`. */
+  minServerVersion?: string;
+  /** Extensions db:check requires. */
+  requiredExtensions?: string[];
+  backfillsDir?: string;
+  /** PostgreSQL's lock_timeout and statement_timeout in each backfill batch. */
+  backfillLockTimeout?: string | number;
+  backfillStatementTimeout?: string | number;
 }
 
 export interface TableName {
@@ -35,9 +43,27 @@ export interface Settings {
   migrationsDir: string;
   migrationsTable: TableName;
   lockTimeoutMs: number;
+  chores: ChoreSettings;
+}
+
+/** What the database chores (db:check, backfill) read from the configuration. */
+export interface ChoreSettings {
+  /** The minimum server_version_num, and how it was written; none when unset. */
+  minServerVersion?: ServerVersion;
+  requiredExtensions: string[];
+  backfillsDir: string;
+  backfillLockTimeoutMs: number;
+  backfillStatementTimeoutMs: number;
+}
+
+export interface ServerVersion {
+  text: string;
+  num: number;
 }
 
 export const DEFAULT_LOCK_TIMEOUT_MS = 15_000;
+export const DEFAULT_BACKFILL_LOCK_TIMEOUT_MS = 5_000;
+export const DEFAULT_BACKFILL_STATEMENT_TIMEOUT_MS = 60_000;
 
 /** The process environment over the dotenv file: the environment wins. */
 export function readEnvironment(input: Pick<ConfigInput, 'cwd' | 'env' | 'envFile'> = {}): Record<string, string | undefined> {
@@ -64,7 +90,37 @@ export function loadSettings(input: ConfigInput = {}): Settings {
   const migrationsDir = path.resolve(cwd, input.migrationsDir ?? env.MIGRATIONS_DIR ?? 'migrations');
   const migrationsTable = resolveTable(input.migrationsTable ?? env.MIGRATIONS_TABLE, database);
   const lockTimeoutMs = parseDuration(input.lockTimeout ?? env.TIDEMARK_LOCK_TIMEOUT, DEFAULT_LOCK_TIMEOUT_MS, '--lock-timeout');
-  return { cwd, env, database, migrationsDir, migrationsTable, lockTimeoutMs };
+  return { cwd, env, database, migrationsDir, migrationsTable, lockTimeoutMs, chores: loadChoreSettings(input, env, cwd) };
+}
+
+function loadChoreSettings(input: ConfigInput, env: Record<string, string | undefined>, cwd: string): ChoreSettings {
+  const minVersion = input.minServerVersion ?? env.TIDEMARK_MIN_PG_VERSION;
+  return {
+    minServerVersion: minVersion ? parseServerVersion(minVersion, 'TIDEMARK_MIN_PG_VERSION') : undefined,
+    requiredExtensions: input.requiredExtensions ?? splitList(env.TIDEMARK_REQUIRED_EXTENSIONS),
+    backfillsDir: path.resolve(cwd, input.backfillsDir ?? env.BACKFILLS_DIR ?? 'backfills'),
+    backfillLockTimeoutMs: parseDuration(input.backfillLockTimeout ?? env.TIDEMARK_BACKFILL_LOCK_TIMEOUT, DEFAULT_BACKFILL_LOCK_TIMEOUT_MS, 'TIDEMARK_BACKFILL_LOCK_TIMEOUT'),
+    backfillStatementTimeoutMs: parseDuration(input.backfillStatementTimeout ?? env.TIDEMARK_BACKFILL_STATEMENT_TIMEOUT, DEFAULT_BACKFILL_STATEMENT_TIMEOUT_MS, 'TIDEMARK_BACKFILL_STATEMENT_TIMEOUT'),
+  };
+}
+
+/** `pg_trgm, citext` or `pg_trgm citext` → the names. */
+export function splitList(value: string | undefined): string[] {
+  return (value ?? '').split(/[\s,]+/).filter(Boolean);
+}
+
+/**
+ * `18`, `16.4` or `9.6.24` as PostgreSQL's server_version_num (180000,
+ * 160004, 90624): from version 10 on, the second number is the minor release.
+ */
+export function parseServerVersion(text: string, label: string): ServerVersion {
+  const match = text.trim().match(/^(\d{1,2})(?:\.(\d{1,2}))?(?:\.(\d{1,2}))?$/);
+  const [major, second, third] = (match?.slice(1) ?? []).map((part) => Number(part ?? 0));
+  if (!match || (major >= 10 && match[3] !== undefined)) {
+    throw configError(`read ${label}`, `"${text}" is not a PostgreSQL version`, 'use a major version such as 18, or major.minor such as 16.4');
+  }
+  const num = major >= 10 ? major * 10_000 + second : major * 10_000 + second * 100 + third;
+  return { text: text.trim(), num };
 }
 
 function resolveDatabaseUrl(input: ConfigInput, env: Record<string, string | undefined>, cwd: string): string {

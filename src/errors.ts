@@ -44,6 +44,9 @@ export const ERROR_CODES = {
   BACKFILL_INVALID: 'failure',
   BACKFILL_FAILED: 'failure',
   BACKFILL_LOCKED: 'failure',
+  BACKFILL_NAME_INVALID: 'usage',
+  BACKFILL_CREATE_FAILED: 'failure',
+  PSQL_NOT_FOUND: 'failure',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

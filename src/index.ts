@@ -16,3 +16,14 @@ export { autoMigrate, type AutoMigrateOptions, type AutoMigrateResult } from './
 export { startDevDatabase, stopDevDatabase, devDatabaseStatus, type DevDbStatus } from './devdb/index.js';
 export type { MigrationEvent, RunReport, StepReport } from './runner/run.js';
 export * from './backup/index.js';
+export { checkDatabase, type CheckReport, type CheckLine, type CheckOptions, type CheckStatus } from './chores/check.js';
+export { databaseStats, type StatsReport, type TableStats } from './chores/stats.js';
+export { runQuery, rowObjects, type QueryResult, type QueryColumn, type QueryOptions } from './chores/query.js';
+export { openPsql, type PsqlOptions } from './chores/psql.js';
+export { runBackfill, type BackfillOptions, type BackfillReport } from './backfill/run.js';
+export { createBackfill, type CreatedBackfill } from './backfill/create.js';
+export { listBackfills, type BackfillList, type BackfillListing } from './backfill/list.js';
+export { parseScope } from './backfill/scope.js';
+export type { BackfillContext, BackfillCursor, BackfillModule, BatchResult } from './backfill/contract.js';
+export type { BackfillEvent } from './backfill/batches.js';
+export type { RunRecord, RunOutcome } from './backfill/store.js';

@@ -42,7 +42,7 @@ describe('several processes at once', () => {
     await blocker.query('BEGIN; LOCK TABLE gate IN ACCESS EXCLUSIVE MODE');
     const child = spawnCli('migrate', ['--dir', dir], { env: { DATABASE_URL: db.url } });
     const exited = collect(child);
-    await waitFor(async () => (await db.query("SELECT 1 FROM pg_stat_activity WHERE application_name = 'tidemark' AND wait_event_type = 'Lock'")).rowCount, 'the migration to block');
+    await waitFor(async () => (await db.query("SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'tidemark' AND wait_event_type = 'Lock'")).rowCount, 'the migration to block');
     child.kill('SIGKILL');
     expect((await exited).signal).toBe('SIGKILL');
     // Mid-run, nothing of migration 2 is visible and the version is clean.

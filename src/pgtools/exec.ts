@@ -58,7 +58,7 @@ export function connectionArgs(target: DatabaseTarget, host: ToolHost): string[]
  * temporary passfile (mode 0600) for a local run, or in the docker client's
  * environment, forwarded by name (`-e PGPASSWORD`), into a container.
  */
-export async function prepareTool(tool: string, args: string[], target: DatabaseTarget, host: ToolHost, toolPath?: string): Promise<PreparedCommand> {
+export async function prepareTool(tool: string, args: string[], target: DatabaseTarget, host: ToolHost, toolPath?: string, options: { tty?: boolean } = {}): Promise<PreparedCommand> {
   const env: NodeJS.ProcessEnv = { ...process.env, ...libpqEnv(target) };
   delete env.PGPASSWORD;
   let passfile: string | undefined;
@@ -73,9 +73,10 @@ export async function prepareTool(tool: string, args: string[], target: Database
   }
   if (target.password) env.PGPASSWORD = target.password;
   const forward = FORWARDED.filter((name) => env[name] !== undefined).flatMap((name) => ['-e', name]);
+  // An interactive program (psql at a prompt) needs a terminal in the container too.
   const prefix = host.kind === 'docker'
-    ? ['exec', '-i', ...forward, host.container]
-    : ['compose', ...(host.file ? ['-f', host.file] : []), 'exec', '-T', ...forward, host.service];
+    ? ['exec', '-i', ...(options.tty ? ['-t'] : []), ...forward, host.container]
+    : ['compose', ...(host.file ? ['-f', host.file] : []), 'exec', ...(options.tty ? [] : ['-T']), ...forward, host.service];
   return { file: 'docker', args: [...prefix, tool, ...args], env, cleanup: async () => undefined };
 }
 

@@ -57,6 +57,11 @@ export function withDatabaseOptions(cli: CAC): CAC {
     .option('--embedded', 'use the embedded development database (TIDEMARK_EMBEDDED=1)');
 }
 
+/** For commands that only connect: the database, without the migration options. */
+export function withConnectionOptions(cli: CAC): CAC {
+  return cli.option('--embedded', 'use the embedded development database (TIDEMARK_EMBEDDED=1)');
+}
+
 export interface Parsed {
   args: string[];
   options: Options;
@@ -71,6 +76,46 @@ export function parse(cli: CAC, argv = process.argv.slice(2)): Parsed {
   cli.globalCommand.checkUnknownOptions();
   cli.globalCommand.checkOptionValue();
   return { args: [...parsed.args.map(String), ...negative], options: parsed.options as Options };
+}
+
+/**
+ * A flag's values exactly as typed, in order (cac turns `16.10` into the
+ * number 16.1): `--flag value` and `--flag=value`, up to a bare `--`.
+ */
+export function rawValues(flag: string, argv = process.argv.slice(2)): string[] {
+  const values: string[] = [];
+  for (let i = 0; i < argv.length && argv[i] !== '--'; i++) {
+    if (argv[i] === flag) values.push(i + 1 < argv.length && !argv[i + 1].startsWith('--') ? argv[++i] : '');
+    else if (argv[i].startsWith(`${flag}=`)) values.push(argv[i].slice(flag.length + 1));
+  }
+  return values;
+}
+
+/** A repeatable flag whose values may also be comma-separated: `--extension a --extension b,c`. */
+export function listValues(flag: string, argv = process.argv.slice(2)): string[] | undefined {
+  const values = rawValues(flag, argv);
+  return values.length ? values.flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean) : undefined;
+}
+
+/**
+ * Splits argv for a command that passes on what is not its own (db:psql):
+ * the given flags (with their values, `valued` ones) stay, everything else,
+ * and all after a bare `--`, goes on.
+ */
+export function splitOwnFlags(argv: string[], flags: string[], valued: string[]): { own: string[]; rest: string[] } {
+  const own: string[] = [];
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const name = argv[i].split('=')[0];
+    if (argv[i] === '--') {
+      rest.push(...argv.slice(i + 1));
+      break;
+    }
+    if (valued.includes(name)) own.push(...(argv[i].includes('=') ? [argv[i]] : argv.slice(i, ++i + 1)));
+    else if (flags.includes(argv[i])) own.push(argv[i]);
+    else rest.push(argv[i]);
+  }
+  return { own, rest };
 }
 
 export function settings(options: Options, extra: ConfigInput = {}): Settings {

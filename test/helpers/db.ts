@@ -5,6 +5,8 @@ export interface TestDatabase {
   name: string;
   url: string;
   query<T extends pg.QueryResultRow = any>(text: string, values?: unknown[]): Promise<pg.QueryResult<T>>;
+  /** Ends this helper's connections, keeping the database (e.g. to use it as a template). */
+  release(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -24,20 +26,27 @@ async function admin<T>(serverUrl: string, fn: (client: pg.Client) => Promise<T>
   }
 }
 
-/** A fresh database of its own for one test file (or test), on the given server. */
-export async function createTestDatabase(label: string, serverUrl = inject('pg18Url')): Promise<TestDatabase> {
+/** A fresh database of its own for one test file (or test), on the given server; a copy of `template` when given. */
+export async function createTestDatabase(label: string, serverUrl = inject('pg18Url'), options: { template?: string } = {}): Promise<TestDatabase> {
   const name = `t_${label.replace(/[^a-z0-9]/gi, '_').toLowerCase()}_${process.pid}_${Math.random().toString(36).slice(2, 8)}`.slice(0, 63);
-  await admin(serverUrl, (c) => c.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`));
+  const template = options.template ? ` TEMPLATE ${pg.escapeIdentifier(options.template)}` : '';
+  await admin(serverUrl, (c) => c.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}${template}`));
   const url = withDatabase(serverUrl, name);
   const clients: pg.Client[] = [];
   const pool = new pg.Pool({ connectionString: url, max: 4 });
   pool.on('error', () => undefined);
+  let released = false;
+  const release = async () => {
+    if (!released) await pool.end();
+    released = true;
+  };
   return {
     name,
     url,
     query: (text, values) => pool.query(text, values as unknown[]),
+    release,
     async close() {
-      await pool.end();
+      await release();
       await Promise.all(clients.map((c) => c.end()));
       await admin(serverUrl, (c) => c.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`));
     },

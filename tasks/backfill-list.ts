@@ -1,0 +1,14 @@
+import { listBackfills } from '../src/backfill/list.js';
+import { command, out, parse, run, settings, withConnectionOptions } from './lib/cli.js';
+import { printBackfillList } from './lib/backfill-format.js';
+
+const cli = withConnectionOptions(command('backfill:list', 'backfill:list [--json]', 'The backfills, each with its description and last run. Exits 1 if one cannot be loaded.'))
+  .option('--backfills-dir <dir>', 'where backfills live (BACKFILLS_DIR, default ./backfills)');
+
+await run(async () => {
+  const { options } = parse(cli);
+  const list = await listBackfills(settings(options, { backfillsDir: options.backfillsDir as string | undefined }));
+  if (options.json) out.json(list);
+  else printBackfillList(list);
+  if (list.backfills.some((b) => b.error)) return 1;
+});

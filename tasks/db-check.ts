@@ -1,0 +1,29 @@
+import { DEFAULT_CHECK_TIMEOUT_MS, checkDatabase } from '../src/chores/check.js';
+import { parseDuration } from '../src/config.js';
+import { command, listValues, out, parse, rawValues, run, settings, withDatabaseOptions } from './lib/cli.js';
+import { checkFailed, printCheckReport } from './lib/chores-format.js';
+
+const cli = withDatabaseOptions(command('db:check', 'db:check [--wait [--timeout D]] [--extension NAME]... [--min-version V]',
+  'Check that the database is ready: connection, server version, extensions, CREATE privilege, migration state. Exits 1 if any check fails.'))
+  .option('--wait', 'retry the connection until --timeout, while the server starts')
+  .option('--timeout <duration>', 'how long to try to connect: 30s, 2m (default 60s)')
+  .option('--extension <name>', 'require this extension, available and installed; repeatable (default TIDEMARK_REQUIRED_EXTENSIONS)')
+  .option('--min-version <version>', 'the oldest server accepted, 18 or 16.4 (TIDEMARK_MIN_PG_VERSION)');
+
+await run(async () => {
+  const { options } = parse(cli);
+  let told = false;
+  const report = await checkDatabase(settings(options), {
+    wait: !!options.wait,
+    timeoutMs: parseDuration(rawValues('--timeout').at(-1), DEFAULT_CHECK_TIMEOUT_MS, '--timeout'),
+    extensions: listValues('--extension'),
+    minServerVersion: rawValues('--min-version').at(-1),
+    onRetry: (reason) => {
+      if (!options.json && !told) out.warn(`waiting for the database: ${reason}`);
+      told = true;
+    },
+  });
+  if (options.json) out.json(report);
+  else printCheckReport(report);
+  if (!report.ok) throw checkFailed(report);
+});

@@ -1,0 +1,14 @@
+import { DEFAULT_STATS_LIMIT, databaseStats } from '../src/chores/stats.js';
+import { command, intOption, out, parse, run, settings, withDatabaseOptions } from './lib/cli.js';
+import { printStats } from './lib/chores-format.js';
+
+const cli = withDatabaseOptions(command('db:stats', 'db:stats [--limit N] [--json]',
+  'The largest tables (live row estimate, total size, last vacuum and analyze) and the migration version.'))
+  .option('--limit <n>', `how many tables (default ${DEFAULT_STATS_LIMIT})`);
+
+await run(async () => {
+  const { options } = parse(cli);
+  const stats = await databaseStats(settings(options), { limit: intOption(options.limit, '--limit', 1) });
+  if (options.json) out.json(stats);
+  else printStats(stats);
+});
