@@ -1,7 +1,11 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { createTestDatabase, type TestDatabase } from './helpers/db.js';
-import { collect, runCli, spawnCli } from './helpers/cli.js';
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { ROOT, collect, runCli, spawnCli } from './helpers/cli.js';
+import { quoteBash } from './helpers/go-task.js';
 import { DEMO_DIR } from './helpers/migrations.js';
 import { waitFor } from './helpers/wait.js';
 
@@ -27,6 +31,7 @@ $$;
 CREATE TRIGGER objects_touched AFTER UPDATE ON objects REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION log_touched();
 `;
 const NAME = 'objects_sha256_lowercase';
+const execFileAsync = promisify(execFile);
 
 let seed: TestDatabase;
 const open: TestDatabase[] = [];
@@ -147,6 +152,16 @@ describe('the example backfill over 100,000 rows', () => {
     expect(await upperCount(db)).toBe(0);
     expect(await touched(db)).toEqual({ rows: ROWS, ids: ROWS });
     expect((await runs(db)).map((r) => [r.outcome, r.rows])).toEqual([['stopped', 1000], ['completed', 10_000 - 100], ['completed', ROWS - 1000 - 9_900]]);
+  });
+
+  it('on a terminal, progress is a bar redrawn in place with rows, rate and ETA', async () => {
+    const db = await fresh('bf_tty');
+    // `script` gives the command a pseudo-terminal, as a person's shell would.
+    const command = [process.execPath, path.join(ROOT, 'dist/tasks/backfill.js'), NAME, '--batch-size', '5000'].map(quoteBash).join(' ');
+    const { stdout } = await execFileAsync('script', ['-qec', command, '/dev/null'], { env: { ...process.env, DATABASE_URL: db.url } });
+    expect(stdout).toMatch(/\r\[#{24}\] 100,000\/100,000 rows \(100%\), [\d,]+ rows\/s, ETA 0:00\x1b\[K/);
+    expect(stdout).toContain(`Completed backfill ${NAME} (all rows): 100,000 rows in 21 batches`);
+    expect(await upperCount(db)).toBe(0);
   });
 
   it('-q prints nothing; without a terminal, progress is plain lines at each tenth', async () => {
