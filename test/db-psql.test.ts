@@ -3,7 +3,10 @@ import { chmod, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createTestDatabase, type TestDatabase } from './helpers/db.js';
-import { runCli } from './helpers/cli.js';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { ROOT, runCli } from './helpers/cli.js';
+import { quoteBash } from './helpers/go-task.js';
 import { findTools } from '../src/pgtools/locate.js';
 
 let db: TestDatabase;
@@ -61,6 +64,23 @@ describe('db:psql', () => {
     const recorded = await readFile(log, 'utf8');
     expect(recorded.split('\n')[0]).toBe(`exec -i -e PGPASSWORD -e PGAPPNAME app-db psql -U postgres -d ${db.name} -X -A -t -c SELECT current_database()`);
     expect(recorded).toContain('PGPASSWORD=');
+    expect(recorded.split('\n')[0]).not.toContain(password);
+  });
+
+  it('on a terminal, asks docker for one too (exec -i -t)', async () => {
+    const { dir, log } = await standIn('docker', [
+      'shift',
+      'while [ "$1" = -i ] || [ "$1" = -t ] || [ "$1" = -e ]; do if [ "$1" = -e ]; then shift; fi; shift; done',
+      'shift',
+      'exec "$@"',
+    ].join('\n'));
+    const url = new URL(db.url);
+    const env = { ...process.env, DATABASE_URL: db.url, PG_CONTAINER: 'app-db', PATH: `${dir}:${path.dirname(realPsql)}:${process.env.PATH}`, PGHOST: url.hostname, PGPORT: url.port };
+    const command = [process.execPath, path.join(ROOT, 'dist/tasks/db-psql.js'), '-X', '-P', 'pager=off', '-A', '-t', '-c', 'SELECT 1'].map(quoteBash).join(' ');
+    // `script` runs the command on a pseudo-terminal, as from a person's shell.
+    await promisify(execFile)('script', ['-qec', command, '/dev/null'], { env });
+    const recorded = await readFile(log, 'utf8');
+    expect(recorded.split('\n')[0]).toMatch(/^exec -i -t -e PGPASSWORD -e PGAPPNAME app-db psql -U postgres /);
     expect(recorded.split('\n')[0]).not.toContain(password);
   });
 
