@@ -1,4 +1,5 @@
 import { readdirSync } from 'node:fs';
+import path from 'node:path';
 import { TidemarkError } from '../errors.js';
 import { MAX_VERSION, parseMigrationFileName, type Direction } from './parse.js';
 import { fileScript, inlineScript } from './scripts.js';
@@ -41,6 +42,7 @@ export async function readMigrationDir(dir: string): Promise<MigrationSet> {
   }
   const collector = new MigrationCollector();
   const unmatched: string[] = [];
+  const base = path.join(dir, path.sep);
   for (const entry of entries) {
     if (entry.name.startsWith('.') || entry.isDirectory()) continue;
     const parsed = parseMigrationFileName(entry.name);
@@ -50,7 +52,7 @@ export async function readMigrationDir(dir: string): Promise<MigrationSet> {
       continue;
     }
     const { version, name, direction } = parsed.value;
-    collector.add(version, name, direction, fileScript(dir, entry.name, direction), operation);
+    collector.add(version, name, direction, fileScript(base, entry.name, direction), operation);
   }
   unmatched.sort();
   const warnings = unmatched.length
