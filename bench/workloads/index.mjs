@@ -18,9 +18,9 @@ export function plan(mode) {
   const quick = mode === 'quick';
   const runs = (full) => ({ runs: quick ? 2 : full, warmup: 1 });
   return [
-    { workload: w1({ n: main }), ...runs(5) },
-    { workload: w2({ n: main }), ...runs(9) },
-    { workload: w3({ n: main }), ...runs(9) },
+    { workload: w1({ n: main }), ...runs(7) },
+    { workload: w2({ n: main }), ...runs(7) },
+    { workload: w3({ n: main }), ...runs(7) },
     // The smaller size of each series, for the growth table; the targets are stated for the main size.
     { workload: w1({ n: small, id: 'W1-small', targets: [] }), ...runs(5) },
     { workload: w2({ n: small, id: 'W2-small', targets: [] }), ...runs(5) },

@@ -19,14 +19,15 @@ function applyContender(id, name, role, apply, { needs } = {}) {
   };
 }
 
-export default function w1({ n, id = 'W1', series = 'W1', peersOnly, targets } = {}) {
+/** `only`: the contenders to keep besides tidemark (all by default). */
+export default function w1({ n, id = 'W1', series = 'W1', only, targets } = {}) {
   const contenders = [
     applyContender(id, 'psql floor', 'floor', (ctx, url, src) => psql.run(ctx.psql.path, url, src.psql), { needs: 'psql' }),
     applyContender(id, 'tidemark', 'subject', (ctx, url, src) => tidemark.migrate(url, src.tidemark)),
     applyContender(id, 'dbmate', 'peer', (ctx, url, src) => dbmate.up(url, src.dbmate)),
     applyContender(id, 'node-pg-migrate', 'peer', (ctx, url, src) => nodePgMigrate.up(url, src.nodePgMigrate)),
     applyContender(id, 'node-pg-migrate --no-single-transaction', 'peer', (ctx, url, src) => nodePgMigrate.up(url, src.nodePgMigrate, { singleTransaction: false })),
-  ].filter((c) => !peersOnly || c.role === 'subject' || c.role === 'floor' || peersOnly.includes(c.name));
+  ].filter((c) => !only || c.role === 'subject' || only.includes(c.name));
   return {
     id,
     series,
