@@ -55,7 +55,8 @@ export async function migrateStatus(settings: Settings, options: { source?: Migr
     const loaded = await loadState(session);
     const { state, classification } = loaded;
     const entries = classification.entries;
-    const modes = await Promise.all(entries.map(fileMode));
+    const modes: (ExecutionMode | undefined)[] = [];
+    for (const entry of entries) modes.push(await fileMode(entry));
     const migrations: StatusEntry[] = entries.map((e, i) => ({
       version: e.version, name: e.name, fileName: e.migration?.up?.fileName, state: e.state, appliedBy: e.appliedBy,
       appliedAt: e.record?.startedAt, current: e.current, mode: modes[i],

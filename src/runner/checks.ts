@@ -11,12 +11,14 @@ export interface ChecksumMismatch {
 
 /** Applied migrations whose file changed since tidemark applied (or bootstrapped) it. */
 export async function findChecksumMismatches(entries: ClassifiedMigration[]): Promise<ChecksumMismatch[]> {
-  const checked = entries.filter((e) => e.state === 'applied' && e.record?.checksum && e.migration?.up);
-  const results = await Promise.all(checked.map(async (e) => {
-    const { checksum } = await e.migration!.up!.load();
-    return checksum === e.record!.checksum ? undefined : { version: e.version, fileName: e.migration!.up!.fileName, recorded: e.record!.checksum!, actual: checksum };
-  }));
-  return results.filter((r): r is ChecksumMismatch => r !== undefined);
+  // One file at a time: reads are synchronous anyway, and thousands of pending promises only cost memory.
+  const mismatches: ChecksumMismatch[] = [];
+  for (const e of entries) {
+    if (e.state !== 'applied' || !e.record?.checksum || !e.migration?.up) continue;
+    const { checksum } = await e.migration.up.load();
+    if (checksum !== e.record.checksum) mismatches.push({ version: e.version, fileName: e.migration.up.fileName, recorded: e.record.checksum, actual: checksum });
+  }
+  return mismatches;
 }
 
 export function assertNotDirty(loaded: LoadedState, operation: string): void {

@@ -1,5 +1,4 @@
-import { readdir } from 'node:fs/promises';
-import path from 'node:path';
+import { readdirSync } from 'node:fs';
 import { TidemarkError } from '../errors.js';
 import { MAX_VERSION, parseMigrationFileName, type Direction } from './parse.js';
 import { fileScript, inlineScript } from './scripts.js';
@@ -28,11 +27,12 @@ class MigrationCollector {
   }
 }
 
+/** Lists the directory (synchronously, like the files themselves: see fileScript). */
 export async function readMigrationDir(dir: string): Promise<MigrationSet> {
   const operation = `read migrations directory ${dir}`;
   let entries;
   try {
-    entries = await readdir(dir, { withFileTypes: true });
+    entries = readdirSync(dir, { withFileTypes: true });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw sourceError(operation, 'the directory does not exist', 'create it with `task migrate:create -- NAME`, or point MIGRATIONS_DIR / --dir at your migrations');
@@ -50,7 +50,7 @@ export async function readMigrationDir(dir: string): Promise<MigrationSet> {
       continue;
     }
     const { version, name, direction } = parsed.value;
-    collector.add(version, name, direction, fileScript(path.join(dir, entry.name), entry.name, direction), operation);
+    collector.add(version, name, direction, fileScript(dir, entry.name, direction), operation);
   }
   unmatched.sort();
   const warnings = unmatched.length

@@ -1,0 +1,87 @@
+// `npm run bench [-- --quick] [--out FILE] [--only W1,W2] [--no-build]`:
+// starts its own PostgreSQL 18, runs every workload with tidemark and its
+// peers in alternation, and writes a Markdown report (bench/RESULTS.md; in
+// quick mode bench/work/RESULTS-quick.md, which git ignores).
+import { parseArgs } from 'node:util';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import { ROOT, WORK } from './lib/paths.mjs';
+import { removeStaleRuns, startServer } from './lib/server.mjs';
+import { machine, sourceRevision } from './lib/machine.mjs';
+import { runWorkload, evaluateTargets } from './lib/runner.mjs';
+import { renderReport } from './lib/report.mjs';
+import { dbmate, nodePgMigrate, tidemark, findPsql } from './lib/tools.mjs';
+import { plan } from './workloads/index.mjs';
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    out: { type: 'string' },
+    only: { type: 'string' },
+    'no-build': { type: 'boolean', default: false },
+  },
+});
+const mode = args.quick ? 'quick' : 'full';
+const out = path.resolve(args.out ?? path.join(ROOT, mode === 'quick' ? 'bench/work/RESULTS-quick.md' : 'bench/RESULTS.md'));
+const log = (line) => process.stderr.write(`${line}\n`);
+
+function newestMtime(dir) {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(full) : statSync(full).mtimeMs);
+  }
+  return newest;
+}
+
+/** dist/ must hold the code being measured: rebuilt when older than its sources. */
+function ensureBuilt() {
+  const built = path.join(ROOT, 'dist/tasks/migrate.js');
+  const sources = Math.max(newestMtime(path.join(ROOT, 'src')), newestMtime(path.join(ROOT, 'tasks')), statSync(path.join(ROOT, 'scripts/build.mjs')).mtimeMs);
+  if (existsSync(built) && statSync(built).mtimeMs >= sources) return;
+  if (args['no-build']) throw new Error('dist/ is missing or older than src/: run `npm run build` first');
+  log('building dist/ (older than its sources)');
+  execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: ROOT, stdio: 'inherit' });
+}
+
+ensureBuilt();
+mkdirSync(WORK, { recursive: true });
+await removeStaleRuns(WORK);
+// Everything this run generates lives here and is removed at the end.
+const runDir = path.join(WORK, `run-${process.pid}`);
+const startedAt = new Date();
+const psql = await findPsql();
+log(psql ? `psql: ${psql.path} (${psql.version})` : 'psql not found: the floor is not measured');
+log('starting PostgreSQL 18');
+const server = await startServer(path.join(runDir, 'pg'));
+const stop = () => server.stop().catch(() => undefined).then(() => rm(runDir, { recursive: true, force: true }));
+process.once('SIGINT', () => stop().then(() => process.exit(130)));
+
+const results = [];
+try {
+  const ctx = { server, psql, work: path.join(runDir, 'data'), shared: {} };
+  const only = args.only?.split(',').map((s) => s.trim().toUpperCase());
+  for (const { workload, runs, warmup } of plan(mode)) {
+    if (only && !only.some((id) => workload.id.toUpperCase() === id || workload.id.toUpperCase().startsWith(`${id}-`))) continue;
+    log(`${workload.id}: ${workload.title}`);
+    results.push(await runWorkload(workload, ctx, { runs, warmup, log }));
+  }
+  const versions = {
+    node: process.version,
+    'PostgreSQL server': server.version,
+    psql: psql ? psql.version : 'not found',
+    dbmate: dbmate.version(),
+    'node-pg-migrate': nodePgMigrate.version(),
+    tidemark: `${tidemark.version()} (${sourceRevision()})`,
+  };
+  const findingsFile = path.join(ROOT, 'bench/FINDINGS.md');
+  const findings = mode === 'full' && existsSync(findingsFile) ? readFileSync(findingsFile, 'utf8') : undefined;
+  const report = renderReport({ mode, startedAt, durationMs: Date.now() - startedAt.getTime(), machine: machine(), versions, results: evaluateTargets(results), findings });
+  mkdirSync(path.dirname(out), { recursive: true });
+  writeFileSync(out, report);
+  log(`wrote ${path.relative(process.cwd(), out) || out}`);
+} finally {
+  await stop();
+}

@@ -1,0 +1,78 @@
+// What the migration workloads share: the generated migration directories (one
+// per tool, same statements), databases prepared by each tool as templates,
+// and a fresh copy of one for every run.
+import { dbmateDir, nodePgMigrateDir, psqlScript, tidemarkDir } from '../lib/migrations.mjs';
+import { dbmate, nodePgMigrate, tidemark } from '../lib/tools.mjs';
+import path from 'node:path';
+
+/** Migration directories for n migrations, generated once per run of the harness. */
+export function sources(ctx, n) {
+  const key = `sources-${n}`;
+  ctx.shared[key] ??= (async () => {
+    const base = path.join(ctx.work, `migrations-${n}`);
+    return {
+      tidemark: await tidemarkDir(path.join(base, 'tidemark'), n),
+      dbmate: await dbmateDir(path.join(base, 'dbmate'), n),
+      nodePgMigrate: await nodePgMigrateDir(path.join(base, 'node-pg-migrate'), n),
+      psql: await psqlScript(path.join(base, 'floor.sql'), n),
+    };
+  })();
+  return ctx.shared[key];
+}
+
+export function expectSuccess(label, result) {
+  if (result.code !== 0) {
+    throw new Error(`${label} exited with ${result.code}\n${(result.stderr || result.stdout).slice(-2000)}`);
+  }
+}
+
+/** How many of the workload's tables exist: the check that a contender did the work. */
+export async function countTables(ctx, database) {
+  const { rows } = await ctx.server.query("SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'public' AND tablename ~ '^t_[0-9]+$'", database);
+  return rows[0].n;
+}
+
+export async function expectTables(ctx, database, n, label) {
+  const found = await countTables(ctx, database);
+  if (found !== n) throw new Error(`${label}: expected ${n} tables, found ${found}`);
+}
+
+const appliers = {
+  tidemark: (url, src) => tidemark.migrate(url, src.tidemark),
+  dbmate: (url, src) => dbmate.up(url, src.dbmate),
+  'node-pg-migrate': (url, src) => nodePgMigrate.up(url, src.nodePgMigrate),
+};
+
+/**
+ * A database with n migrations applied by one tool, kept as the template that
+ * every run of that tool copies. Built once per tool and size.
+ */
+export function template(ctx, tool, n) {
+  const name = `tpl_${tool.replace(/[^a-z]/g, '_')}_${n}`;
+  const key = `template-${name}`;
+  ctx.shared[key] ??= (async () => {
+    const src = await sources(ctx, n);
+    const url = await ctx.server.createDatabase(name);
+    expectSuccess(`${tool} preparing ${name}`, await appliers[tool](url, src));
+    await expectTables(ctx, name, n, `${tool} preparing ${name}`);
+    return name;
+  })();
+  return ctx.shared[key];
+}
+
+/**
+ * A new database for one run, empty or copied from a template, after a
+ * checkpoint. FILE_COPY copies the files (with a checkpoint before and after)
+ * instead of writing every page to the WAL: seconds instead of tens of
+ * seconds for ten thousand tables.
+ */
+export async function freshDatabase(ctx, name, templateName) {
+  const url = await ctx.server.createDatabase(name, templateName, 'FILE_COPY');
+  await ctx.server.query('CHECKPOINT');
+  return { name, url };
+}
+
+export const dropDatabase = (ctx, prepared) => ctx.server.dropDatabase(prepared.name);
+
+export const dbName = (caseId, contender) => `run_${caseId}_${contender}`.toLowerCase().replace(/[^a-z0-9_]/g, '_').slice(0, 63);
+

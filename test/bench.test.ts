@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { ROOT } from './helpers/cli.js';
+// @ts-expect-error the harness is plain JavaScript without type declarations
+import { plan } from '../bench/workloads/index.mjs';
+
+const exec = promisify(execFile);
+
+interface PlannedWorkload {
+  workload: { id: string; contenders: { name: string }[] };
+}
+
+/** The report's sections, `### ID: title`, keyed by workload id. */
+function sections(report: string): Map<string, string> {
+  const found = new Map<string, string>();
+  for (const part of report.split(/^### /m).slice(1)) found.set(part.slice(0, part.indexOf(':')), part);
+  return found;
+}
+
+describe('benchmark harness', () => {
+  // Runs the quick mode once so that the harness cannot rot; numbers are never checked here.
+  it('quick mode writes a report with a row for every workload and contender', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'tidemark-bench-'));
+    try {
+      const out = path.join(dir, 'RESULTS.md');
+      await exec(process.execPath, ['bench/run.mjs', '--quick', '--no-build', '--out', out], { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 });
+      const bySection = sections(await readFile(out, 'utf8'));
+      for (const { workload } of plan('quick') as PlannedWorkload[]) {
+        const section = bySection.get(workload.id);
+        expect(section, `section for ${workload.id}`).toBeDefined();
+        for (const contender of workload.contenders) {
+          const measured = section!.includes(`\n| ${contender.name} | `);
+          const skipped = section!.includes(`Not measured: ${contender.name} (`);
+          expect(measured || skipped, `${workload.id}: row for ${contender.name}`).toBe(true);
+        }
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 180_000);
+});
