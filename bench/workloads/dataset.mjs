@@ -31,23 +31,23 @@ function generationSql(events) {
       `INSERT INTO accounts
          SELECT i, 'user' || i || '@example.com', initcap(substr(md5(i::text), 1, 12)),
                 ((i * 7919) % 10000000) / 100.0, timestamptz '2024-01-01' + i * interval '1 minute'
-           FROM generate_series(1, ${accounts}) i`,
+           FROM generate_series(1::bigint, ${accounts}) i`,
       'CREATE UNIQUE INDEX accounts_email_key ON accounts (email)',
       `CREATE TABLE events (
          id bigint PRIMARY KEY, account_id bigint NOT NULL, kind text NOT NULL,
          amount numeric(12,2) NOT NULL, payload text NOT NULL, created_at timestamptz NOT NULL)`,
       `INSERT INTO events
-         SELECT i, 1 + (i * 7919) % ${accounts}, (ARRAY['deposit', 'withdrawal', 'transfer', 'fee', 'refund'])[1 + i % 5],
+         SELECT i, 1 + (i * 7919) % ${accounts}, (ARRAY['deposit', 'withdrawal', 'transfer', 'fee', 'refund'])[(1 + i % 5)::int],
                 ((i * 2654435761) % 10000000) / 100.0,
-                md5(i::text) || ' ' || md5((i * 31)::text) || ' order ' || (i % 9973) || ' ' || repeat(chr(97 + i % 26), 1 + i % 40),
+                md5(i::text) || ' ' || md5((i * 31)::text) || ' order ' || (i % 9973) || ' ' || repeat(chr((97 + i % 26)::int), (1 + i % 40)::int),
                 timestamptz '2024-01-01' + i * interval '1 second'
-           FROM generate_series(1, ${events}) i`,
+           FROM generate_series(1::bigint, ${events}) i`,
       'CREATE INDEX events_account_created_idx ON events (account_id, created_at)',
       `CREATE TABLE notes (
          id bigint PRIMARY KEY, account_id bigint NOT NULL, body text NOT NULL, created_at timestamptz NOT NULL)`,
       `INSERT INTO notes
-         SELECT i, 1 + (i * 104729) % ${accounts}, repeat(md5(i::text) || ' ', 1 + i % 12), timestamptz '2024-01-01' + i * interval '3 seconds'
-           FROM generate_series(1, ${notes}) i`,
+         SELECT i, 1 + (i * 104729) % ${accounts}, repeat(md5(i::text) || ' ', (1 + i % 12)::int), timestamptz '2024-01-01' + i * interval '3 seconds'
+           FROM generate_series(1::bigint, ${notes}) i`,
       'ALTER TABLE events ADD FOREIGN KEY (account_id) REFERENCES accounts',
       'ALTER TABLE notes ADD FOREIGN KEY (account_id) REFERENCES accounts',
     ],
