@@ -189,7 +189,8 @@ export async function backup(settings: BackupSettings, options: BackupOptions = 
     if (options.signal?.aborted) throw backupError('interrupted');
     const finalPath = path.join(settings.dir, fileName);
     await rename(partial, finalPath);
-    partial = undefined;
+    // Until its manifest is written too, a failure removes the dump under its final name.
+    partial = finalPath;
     await sync(settings.dir);
     const finishedAt = new Date();
     const manifest: BackupManifest = {
@@ -202,6 +203,7 @@ export async function backup(settings: BackupSettings, options: BackupOptions = 
       ranOn: describeHost(settings.host),
     };
     await writeManifest(settings.dir, manifest);
+    partial = undefined;
     return { path: finalPath, manifest, verified: !!manifest.verified, verifyError: written.verifyError };
   } catch (err) {
     if (err instanceof TidemarkError) throw err;
