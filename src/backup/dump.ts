@@ -11,7 +11,7 @@ import { acquireBackupLock, processAlive } from './lock.js';
 import { isPinningTag, writeManifest, type BackupManifest } from './manifest.js';
 import { backupFileName, manifestName, parsePartialName, partialName, type BackupFormat, type BackupKind } from './names.js';
 import { readServerFacts } from './server.js';
-import { fanOut } from './stream.js';
+import { BLOCK_BYTES, fanOut } from './stream.js';
 
 export interface BackupOptions {
   kind?: BackupKind;
@@ -124,7 +124,8 @@ async function dumpCustom(settings: BackupSettings, pgDump: ChosenClient, args: 
   const release = onAbort(options.signal, [dump, verifier]);
   try {
     const handle = await open(partial, 'wx', 0o600);
-    const file = handle.createWriteStream();
+    // Room for a few gathered blocks (see fanOut) before the copy waits for the disk.
+    const file = handle.createWriteStream({ highWaterMark: 4 * BLOCK_BYTES });
     const hash = createHash('sha256');
     const copied = fanOut(dump.child.stdout!, hash, file, verifier?.child.stdin ?? undefined);
     const [dumped, size] = await Promise.all([dump.done, copied]);
