@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [--out FILE] [--only W1,W2] [--no-build]`:
+// `npm run bench [-- --quick] [--out FILE] [--only W1,W2] [--findings FILE] [--no-build]`:
 // starts its own PostgreSQL 18, runs every workload with tidemark and its
 // peers in alternation, and writes a Markdown report (bench/RESULTS.md; in
 // quick mode bench/work/RESULTS-quick.md, which git ignores).
@@ -9,6 +9,7 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { ROOT, WORK } from './lib/paths.mjs';
 import { removeStaleRuns, startServer } from './lib/server.mjs';
+import { backupServer } from './lib/backup-server.mjs';
 import { machine, sourceRevision } from './lib/machine.mjs';
 import { runWorkload, evaluateTargets } from './lib/runner.mjs';
 import { renderReport } from './lib/report.mjs';
@@ -20,6 +21,7 @@ const { values: args } = parseArgs({
     quick: { type: 'boolean', default: false },
     out: { type: 'string' },
     only: { type: 'string' },
+    findings: { type: 'string' },
     'no-build': { type: 'boolean', default: false },
   },
 });
@@ -56,12 +58,14 @@ const psql = await findPsql();
 log(psql ? `psql: ${psql.path} (${psql.version})` : 'psql not found: the floor is not measured');
 log('starting PostgreSQL 18');
 const server = await startServer(path.join(runDir, 'pg'));
-const stop = () => server.stop().catch(() => undefined).then(() => rm(runDir, { recursive: true, force: true }));
+// The server for the backup workloads starts only if one of them runs.
+const backup = backupServer(path.join(runDir, 'pg-backup'), log);
+const stop = () => Promise.all([server.stop(), backup.stop()].map((p) => p.catch(() => undefined))).then(() => rm(runDir, { recursive: true, force: true }));
 process.once('SIGINT', () => stop().then(() => process.exit(130)));
 
 const results = [];
 try {
-  const ctx = { server, psql, work: path.join(runDir, 'data'), shared: {} };
+  const ctx = { server, psql, work: path.join(runDir, 'data'), shared: {}, mode, backupServer: backup.get };
   const only = args.only?.split(',').map((s) => s.trim().toUpperCase());
   for (const { workload, runs, warmup } of plan(mode)) {
     if (only && !only.some((id) => workload.id.toUpperCase() === id || workload.id.toUpperCase().startsWith(`${id}-`))) continue;
@@ -75,10 +79,11 @@ try {
     dbmate: dbmate.version(),
     'node-pg-migrate': nodePgMigrate.version(),
     tidemark: `${tidemark.version()} (${sourceRevision()})`,
+    ...(await backup.versions()),
   };
-  const findingsFile = path.join(ROOT, 'bench/FINDINGS.md');
+  const findingsFile = path.resolve(args.findings ?? path.join(ROOT, 'bench/FINDINGS.md'));
   const findings = mode === 'full' && existsSync(findingsFile) ? readFileSync(findingsFile, 'utf8') : undefined;
-  const report = renderReport({ mode, startedAt, durationMs: Date.now() - startedAt.getTime(), machine: machine(), versions, results: evaluateTargets(results), findings });
+  const report = renderReport({ mode, startedAt, durationMs: Date.now() - startedAt.getTime(), machine: machine(), versions, results: evaluateTargets(results), findings, method: await backup.method() });
   mkdirSync(path.dirname(out), { recursive: true });
   writeFileSync(out, report);
   log(`wrote ${path.relative(process.cwd(), out) || out}`);

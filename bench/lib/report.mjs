@@ -16,17 +16,21 @@ function table(header, rows) {
 function workloadSection(r) {
   const lines = [`### ${r.id}: ${r.title}`, ''];
   for (const d of r.description) lines.push(`- ${d}`);
-  lines.push(`- ${count(r.n)} migrations; ${r.runs} counted runs per contender after ${r.warmup} warm-up round${r.warmup === 1 ? '' : 's'}.`, '');
+  lines.push(`- ${count(r.n)} ${r.unit ?? 'migrations'}; ${r.runs} counted runs per contender after ${r.warmup} warm-up round${r.warmup === 1 ? '' : 's'}${r.durationMs ? `; the workload took ${seconds(r.durationMs)} in all, preparation included` : ''}.`, '');
   lines.push(table(['contender', 'role', 'wall time median', 'wall time min–max', 'peak memory median', 'peak memory min–max'],
     r.contenders.map((c) => [c.name, c.role, seconds(c.wall.median), `${seconds(c.wall.min)} – ${seconds(c.wall.max)}`, mb(c.memory.median), `${mb(c.memory.min)} – ${mb(c.memory.max)}`])));
   lines.push('');
   const subject = r.contenders.find((c) => c.role === 'subject');
   lines.push(table([`ratio ${subject.name} / …`, 'median', 'min', 'max'],
     Object.entries(r.ratios).map(([name, s]) => [name, ratio(s.median), ratio(s.min), ratio(s.max)])));
+  if (Object.keys(r.pairRatios ?? {}).length) {
+    lines.push('', table(['ratio', 'median', 'min', 'max'], Object.entries(r.pairRatios).map(([name, s]) => [name, ratio(s.median), ratio(s.min), ratio(s.max)])));
+  }
   for (const s of r.skipped) lines.push('', `Not measured: ${s.name} (${s.reason}).`);
   if (r.evaluated.length) {
     lines.push('', ...r.evaluated.map((t) => `- Target: ${t.text}: ${verdict(t.met)} (${t.detail}).`));
   }
+  if (r.notes?.length) lines.push('', ...r.notes.map((n) => `- ${n}`));
   return lines.join('\n');
 }
 
@@ -49,7 +53,7 @@ function growthSection(results) {
     table(['workload', 'contender', 'median wall time by size', 'growth factor per step'], rows)].join('\n');
 }
 
-export function renderReport({ mode, startedAt, durationMs, machine, versions, results, findings }) {
+export function renderReport({ mode, startedAt, durationMs, machine, versions, results, findings, method = [] }) {
   const lines = [
     '# Benchmark results', '',
     `Produced by \`npm run bench${mode === 'quick' ? ' -- --quick' : ''}\` on ${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC in ${seconds(durationMs)} (${mode} mode). Numbers from different runs or machines are not comparable; the ratios within one run are the result.`, '',
@@ -62,9 +66,10 @@ export function renderReport({ mode, startedAt, durationMs, machine, versions, r
     '- Every run gets a freshly created database (empty, or a copy of a database in which the same tool applied the same migrations), followed by a `CHECKPOINT`; none of that is timed.',
     '- Contenders run in alternation, each round starting with the next contender; the first round is a warm-up and is not counted. Ratios tidemark / other are taken within each round, then summarised.',
     '- Wall time is measured from spawn to exit of the contender\'s process (a cold start of the CLI). Peak memory: ' + describeMemoryMethod() + '.',
-    '- Each command runs in an empty directory with a minimal environment (PATH, HOME, LANG, DATABASE_URL).', '',
+    '- Each command runs in an empty directory with a minimal environment (PATH, HOME, LANG, DATABASE_URL).',
+    ...method.map((m) => `- ${m}`), '',
     '## Targets', '',
-    table(['workload', 'target', 'result', 'detail'], results.flatMap((r) => r.evaluated.map((t) => [`${r.id} (${count(r.n)})`, t.text, verdict(t.met), t.detail]))), '',
+    table(['workload', 'target', 'result', 'detail'], results.flatMap((r) => r.evaluated.map((t) => [`${r.id} (${count(r.n)}${r.unit ? ` ${r.unit}` : ''})`, t.text, verdict(t.met), t.detail]))), '',
     '## Workloads', '',
     ...results.flatMap((r) => [workloadSection(r), '']),
   ];

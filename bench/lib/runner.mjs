@@ -22,6 +22,7 @@ function rotate(list, by) {
 
 /** Runs the workload; returns per-contender samples, their summaries and the per-round ratios. */
 export async function runWorkload(workload, ctx, { runs, warmup, log }) {
+  const started = Date.now();
   const skipped = [];
   const contenders = workload.contenders.filter((c) => {
     if (c.needs === 'psql' && !ctx.psql) {
@@ -48,6 +49,13 @@ export async function runWorkload(workload, ctx, { runs, warmup, log }) {
     const theirs = samples.get(other.name);
     ratios[other.name] = summary(mine.map((s, i) => s.wallMs / theirs[i].wallMs));
   }
+  // Ratios between two other contenders (e.g. a variant of tidemark against the peer), also round by round.
+  const pairRatios = {};
+  for (const [of, to] of workload.pairs ?? []) {
+    if (!samples.has(of) || !samples.has(to)) continue;
+    pairRatios[`${of} / ${to}`] = summary(samples.get(of).map((s, i) => s.wallMs / samples.get(to)[i].wallMs));
+  }
+  const notes = (await workload.notes?.(caseCtx)) ?? [];
   return {
     id: workload.id,
     series: workload.series,
@@ -65,6 +73,10 @@ export async function runWorkload(workload, ctx, { runs, warmup, log }) {
       samples: samples.get(c.name),
     })),
     ratios,
+    pairRatios,
+    unit: workload.unit,
+    notes,
+    durationMs: Date.now() - started,
     targets: workload.targets ?? [],
   };
 }

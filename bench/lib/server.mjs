@@ -1,17 +1,22 @@
 // The PostgreSQL 18 server the benchmarks run against: the embedded binaries,
 // driven by tidemark's own cluster helpers (compiled here once with esbuild),
 // with PostgreSQL's default durability settings.
-import { rm, mkdir } from 'node:fs/promises';
+import { rm, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
 import { internals } from './internals.mjs';
 
-/** Starts a fresh cluster in `root`; returns a handle to create and drop databases. */
-export async function startServer(root) {
+/**
+ * Starts a fresh cluster in `root`; returns a handle to create and drop
+ * databases. `binDir` chooses other server binaries than the embedded ones.
+ */
+export async function startServer(root, { binDir: otherBinDir } = {}) {
   const devdb = await internals();
   await rm(root, { recursive: true, force: true });
   await mkdir(root, { recursive: true });
-  const binDir = await devdb.embeddedBinDir();
+  const binDir = otherBinDir ?? (await devdb.embeddedBinDir());
+  // Read back by removeStaleRuns to stop the server with its own pg_ctl.
+  await writeFile(path.join(root, BIN_DIR_FILE), binDir);
   const opts = {
     binDir,
     dataDir: path.join(root, 'data'),
@@ -31,6 +36,8 @@ export async function startServer(root) {
   }
   return server;
 }
+
+const BIN_DIR_FILE = 'bin-dir';
 
 class Server {
   constructor(opts, devdb) {
@@ -74,15 +81,19 @@ class Server {
 
 /** Stops and removes the servers of earlier runs that were killed before they could clean up. */
 export async function removeStaleRuns(work) {
-  const { existsSync, readdirSync } = await import('node:fs');
+  const { existsSync, readFileSync, readdirSync } = await import('node:fs');
   if (!existsSync(work)) return;
   for (const dir of readdirSync(work).filter((d) => /^run-\d+$/.test(d))) {
     const pid = Number(dir.slice(4));
     if (pid === process.pid || isAlive(pid)) continue;
-    const dataDir = path.join(work, dir, 'pg', 'data');
-    if (existsSync(path.join(dataDir, 'postmaster.pid'))) {
+    // Every cluster of that run: pg/ (the embedded server) and any other started with a binDir.
+    for (const sub of readdirSync(path.join(work, dir))) {
+      const dataDir = path.join(work, dir, sub, 'data');
+      if (!existsSync(path.join(dataDir, 'postmaster.pid'))) continue;
       const devdb = await internals();
-      await devdb.stopCluster({ binDir: await devdb.embeddedBinDir(), dataDir }).catch(() => undefined);
+      const binDirFile = path.join(work, dir, sub, BIN_DIR_FILE);
+      const binDir = existsSync(binDirFile) ? readFileSync(binDirFile, 'utf8') : await devdb.embeddedBinDir();
+      await devdb.stopCluster({ binDir, dataDir }).catch(() => undefined);
     }
     await rm(path.join(work, dir), { recursive: true, force: true });
   }

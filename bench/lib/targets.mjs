@@ -63,3 +63,16 @@ export function linearGrowth() {
     },
   };
 }
+
+/** A named contender's time at most `limit` × another's (a variant of tidemark against the peer). */
+export function pairRatioAtMost(of, to, limit) {
+  const key = `${of} / ${to}`;
+  return {
+    text: `${of} ≤ ${limit} × ${to} (median of per-run ratios)`,
+    evaluate(result) {
+      const ratio = result.pairRatios?.[key];
+      if (!ratio) return { met: null, detail: `${of} or ${to} not measured` };
+      return { met: ratio.median <= limit, detail: `median ${fmt(ratio.median)} (min ${fmt(ratio.min)}, max ${fmt(ratio.max)})` };
+    },
+  };
+}

@@ -13,14 +13,15 @@ import { internals } from './internals.mjs';
 const require = createRequire(path.join(ROOT, 'package.json'));
 export const SCRATCH = path.join(WORK, 'cwd');
 
-function env(databaseUrl) {
-  const base = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? SCRATCH, LANG: 'C.UTF-8', DATABASE_URL: databaseUrl };
+function env(databaseUrl, extra) {
+  const base = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? SCRATCH, LANG: 'C.UTF-8', DATABASE_URL: databaseUrl, ...extra };
   return base;
 }
 
-function run(command, args, databaseUrl) {
+/** Measures one command in the scratch directory; `extra` adds variables to the minimal environment. */
+export function run(command, args, databaseUrl, extra = {}) {
   mkdirSync(SCRATCH, { recursive: true });
-  return measure(command, args, { env: env(databaseUrl), cwd: SCRATCH });
+  return measure(command, args, { env: env(databaseUrl, extra), cwd: SCRATCH });
 }
 
 export const tidemark = {

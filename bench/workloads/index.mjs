@@ -6,10 +6,19 @@ import w1 from './w1-apply.mjs';
 import w2 from './w2-status.mjs';
 import w3 from './w3-noop.mjs';
 import w7 from './w7-large.mjs';
+import w4 from './w4-backup.mjs';
+import w5 from './w5-restore.mjs';
+import w6 from './w6-backfill.mjs';
 
 const SIZES = {
   full: { small: 100, main: 1000, large: 10000 },
   quick: { small: 20, main: 100, large: 300 },
+};
+
+// W4/W5: event rows of the generated database (full: over 1 GB); W6: rows backfilled.
+const DATA = {
+  full: { events: 4_000_000, backfill: 1_000_000 },
+  quick: { events: 20_000, backfill: 20_000 },
 };
 
 /** Each entry: a workload and its runs and warm-up rounds. */
@@ -26,5 +35,19 @@ export function plan(mode) {
     { workload: w2({ n: small, id: 'W2-small', targets: [] }), ...runs(5) },
     { workload: w3({ n: small, id: 'W3-small', targets: [] }), ...runs(5) },
     ...w7({ n: large }).map((workload) => ({ workload, ...runs(5) })),
+    ...dataWorkloads(mode),
   ];
+}
+
+/** W4-W6: backup, restore and backfill (the backup server starts only when W4 or W5 runs). */
+function dataWorkloads(mode) {
+  const { events, backfill } = DATA[mode];
+  const runs = mode === 'quick' ? 2 : 5;
+  return [
+    w4({ events }),
+    w5({ events, jobs: 1 }),
+    w5({ events, jobs: 4 }),
+    w6({ rows: backfill, batchSize: 1000 }),
+    w6({ rows: backfill, batchSize: 10000 }),
+  ].map((workload) => ({ workload, runs, warmup: 1 }));
 }

@@ -29,7 +29,8 @@ export async function detectArchive(file: string): Promise<ArchiveType | undefin
 
 export async function sha256File(file: string): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  // 1 MB reads, 16 times fewer round trips to the thread pool than the default 64 kB: this check runs before every restore.
+  for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024 })) hash.update(chunk as Buffer);
   return hash.digest('hex');
 }
 

@@ -11,7 +11,7 @@ import { acquireBackupLock, processAlive } from './lock.js';
 import { isPinningTag, writeManifest, type BackupManifest } from './manifest.js';
 import { backupFileName, manifestName, parsePartialName, partialName, type BackupFormat, type BackupKind } from './names.js';
 import { readServerFacts } from './server.js';
-import { fanOut } from './stream.js';
+import { BLOCK_BYTES, fanOut } from './stream.js';
 
 export interface BackupOptions {
   kind?: BackupKind;
@@ -124,7 +124,8 @@ async function dumpCustom(settings: BackupSettings, pgDump: ChosenClient, args: 
   const release = onAbort(options.signal, [dump, verifier]);
   try {
     const handle = await open(partial, 'wx', 0o600);
-    const file = handle.createWriteStream();
+    // Room for a few gathered blocks (see fanOut) before the copy waits for the disk.
+    const file = handle.createWriteStream({ highWaterMark: 4 * BLOCK_BYTES });
     const hash = createHash('sha256');
     const copied = fanOut(dump.child.stdout!, hash, file, verifier?.child.stdin ?? undefined);
     const [dumped, size] = await Promise.all([dump.done, copied]);
@@ -189,7 +190,8 @@ export async function backup(settings: BackupSettings, options: BackupOptions = 
     if (options.signal?.aborted) throw backupError('interrupted');
     const finalPath = path.join(settings.dir, fileName);
     await rename(partial, finalPath);
-    partial = undefined;
+    // Until its manifest is written too, a failure removes the dump under its final name.
+    partial = finalPath;
     await sync(settings.dir);
     const finishedAt = new Date();
     const manifest: BackupManifest = {
@@ -202,6 +204,7 @@ export async function backup(settings: BackupSettings, options: BackupOptions = 
       ranOn: describeHost(settings.host),
     };
     await writeManifest(settings.dir, manifest);
+    partial = undefined;
     return { path: finalPath, manifest, verified: !!manifest.verified, verifyError: written.verifyError };
   } catch (err) {
     if (err instanceof TidemarkError) throw err;

@@ -1,4 +1,4 @@
-import { open, readFile, readdir, rename, stat } from 'node:fs/promises';
+import { open, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { MANIFEST_SUFFIX, manifestName, type BackupFormat, type BackupKind } from './names.js';
 
@@ -40,9 +40,12 @@ export async function writeFileAtomic(file: string, content: string): Promise<vo
   try {
     await handle.writeFile(content);
     await handle.sync();
-  } finally {
+  } catch (err) {
     await handle.close();
+    await rm(temp, { force: true });
+    throw err;
   }
+  await handle.close();
   await rename(temp, file);
 }
 

@@ -131,8 +131,14 @@ export async function restore(settings: BackupSettings, fileArg: string, options
     });
   }
   const manifest = await readManifest(path.dirname(file), path.basename(file));
+  // Reading the server (which changes nothing) overlaps the check of the archive; a damaged archive is still reported first.
+  const server = Promise.all([
+    readServerFacts(target, settings.host, settings.migrationsTable),
+    options.newDatabase ? databaseExists(settings, target, options.newDatabase) : Promise.resolve(false),
+  ]);
+  server.catch(() => undefined);
   await checkIntegrity(settings, file, type, manifest, operation);
-  const facts = await readServerFacts(target, settings.host, settings.migrationsTable);
+  const [facts, exists] = await server;
   const warnings: string[] = [];
   const dumpVersion = manifest?.pgDumpVersion ?? (await dumpVersionOf(settings, file, type));
   if (dumpVersion && Number(dumpVersion.split('.')[0]) > facts.major) {
@@ -140,7 +146,7 @@ export async function restore(settings: BackupSettings, fileArg: string, options
   }
   const database = options.newDatabase ?? target.database;
   if (options.newDatabase) {
-    if (await databaseExists(settings, target, options.newDatabase)) {
+    if (exists) {
       throw new TidemarkError('RESTORE_TARGET_EXISTS', 'the database exists', { operation, cause: `database ${options.newDatabase} already exists; nothing was changed`, hint: 'choose another name, or drop it first' });
     }
     await createDatabase(settings, target, options.newDatabase);
