@@ -30,6 +30,14 @@ async function standIn(name: string, body: string): Promise<{ dir: string; log: 
   return { dir, log };
 }
 
+/** A stand-in docker that drops `exec`, its options and the container name, and runs the rest here. */
+const dockerStandIn = () => standIn('docker', [
+  'shift',
+  'while [ "$1" = -i ] || [ "$1" = -t ] || [ "$1" = -e ]; do if [ "$1" = -e ]; then shift; fi; shift; done',
+  'shift',
+  'exec "$@"',
+].join('\n'));
+
 describe('db:psql', () => {
   it('runs psql on the database, with arguments passed on and the password in a passfile, not argv', async () => {
     const { dir, log } = await standIn('psql', `exec '${realPsql}' "$@"`);
@@ -50,13 +58,7 @@ describe('db:psql', () => {
   });
 
   it('runs inside PG_CONTAINER through docker exec, the password forwarded by name only', async () => {
-    // The stand-in docker drops `exec`, its options and the container name, and runs the rest here.
-    const { dir, log } = await standIn('docker', [
-      'shift',
-      'while [ "$1" = -i ] || [ "$1" = -t ] || [ "$1" = -e ]; do if [ "$1" = -e ]; then shift; fi; shift; done',
-      'shift',
-      'exec "$@"',
-    ].join('\n'));
+    const { dir, log } = await dockerStandIn();
     const url = new URL(db.url);
     const env = { DATABASE_URL: db.url, PG_CONTAINER: 'app-db', PATH: `${dir}:${path.dirname(realPsql)}:${process.env.PATH}`, PGHOST: url.hostname, PGPORT: url.port };
     const result = await runCli('db:psql', ['-X', '-A', '-t', '-c', 'SELECT current_database()'], { env });
@@ -68,12 +70,7 @@ describe('db:psql', () => {
   });
 
   it('on a terminal, asks docker for one too (exec -i -t)', async () => {
-    const { dir, log } = await standIn('docker', [
-      'shift',
-      'while [ "$1" = -i ] || [ "$1" = -t ] || [ "$1" = -e ]; do if [ "$1" = -e ]; then shift; fi; shift; done',
-      'shift',
-      'exec "$@"',
-    ].join('\n'));
+    const { dir, log } = await dockerStandIn();
     const url = new URL(db.url);
     const env = { ...process.env, DATABASE_URL: db.url, PG_CONTAINER: 'app-db', PATH: `${dir}:${path.dirname(realPsql)}:${process.env.PATH}`, PGHOST: url.hostname, PGPORT: url.port };
     const command = [process.execPath, path.join(ROOT, 'dist/tasks/db-psql.js'), '-X', '-P', 'pager=off', '-A', '-t', '-c', 'SELECT 1'].map(quoteBash).join(' ');
