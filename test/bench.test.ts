@@ -29,7 +29,10 @@ describe('benchmark harness', () => {
       const out = path.join(dir, 'RESULTS.md');
       await exec(process.execPath, ['bench/run.mjs', '--quick', '--no-build', '--out', out], { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 });
       const bySection = sections(await readFile(out, 'utf8'));
-      for (const { workload } of plan('quick') as PlannedWorkload[]) {
+      const planned = plan('quick') as PlannedWorkload[];
+      // Migrations (W1-W3, W7), backup and restore (W4, W5, against the Debian server) and backfills (W6).
+      expect(planned.map((p) => p.workload.id)).toEqual(expect.arrayContaining(['W1', 'W2', 'W3', 'W4', 'W5-jobs1', 'W5-jobs4', 'W6-batch1000', 'W6-batch10000']));
+      for (const { workload } of planned) {
         const section = bySection.get(workload.id);
         expect(section, `section for ${workload.id}`).toBeDefined();
         for (const contender of workload.contenders) {
@@ -41,5 +44,5 @@ describe('benchmark harness', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
-  }, 180_000);
+  }, 300_000);
 });

@@ -1,6 +1,7 @@
 // What the backup workloads (W4, W5) share: the database they dump, generated
 // once per run of the harness on the backup server, the archive W5 restores,
 // and how tidemark and PostgreSQL's own client programs are started against it.
+import { execFileSync } from 'node:child_process';
 import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -81,6 +82,15 @@ export function dataset(ctx, events) {
     return { server, events, accounts, notes, sizeBytes, passfile, generatedMs: Date.now() - started };
   })();
   return ctx.shared[key];
+}
+
+/**
+ * Before a run: the server's dirty pages written (CHECKPOINT) and the
+ * system's too (sync), so that no run pays for the previous one's writes.
+ */
+export async function settle(server) {
+  await server.query('CHECKPOINT');
+  execFileSync('sync');
 }
 
 /** The database's facts for the report. */

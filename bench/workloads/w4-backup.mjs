@@ -4,7 +4,7 @@
 import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { expectSuccess } from './common.mjs';
-import { DATABASE, dataset, describeDataset, megabytes, tools } from './dataset.mjs';
+import { DATABASE, dataset, describeDataset, megabytes, settle, tools } from './dataset.mjs';
 import { pairRatioAtMost, peakMemoryAtMost, ratioAtMost } from '../lib/targets.mjs';
 
 const MEMORY_LIMIT_MB = 120;
@@ -24,7 +24,12 @@ function contender(name, role, events, backup, check) {
   return {
     name,
     role,
-    prepare: async (ctx) => ({ data: await dataset(ctx, events), dir: await emptyDir(ctx, name) }),
+    prepare: async (ctx) => {
+      const data = await dataset(ctx, events);
+      const dir = await emptyDir(ctx, name);
+      await settle(data.server);
+      return { data, dir };
+    },
     run: (ctx, { data, dir }) => backup(data, dir),
     verify: async (ctx, { dir }, result) => {
       expectSuccess(name, result);
@@ -53,7 +58,7 @@ export default function w4({ events, id = 'W4' }) {
     unit: 'event rows',
     title: `\`backup\` of a generated database (${events.toLocaleString('en-US')} events), cold CLI`,
     description: [
-      `The database \`${DATABASE}\` (accounts, events with a text payload and numeric amounts, notes; primary keys, a unique and a composite index, foreign keys) is generated once with \`INSERT … SELECT generate_series\`, vacuumed and frozen; it is only read afterwards, so every run dumps the same state. Each run writes into an emptied directory.`,
+      `The database \`${DATABASE}\` (accounts, events with a text payload and numeric amounts, notes; primary keys, a unique and a composite index, foreign keys) is generated once with \`INSERT … SELECT generate_series\`, vacuumed and frozen; it is only read afterwards, so every run dumps the same state. Each run writes into an emptied directory, after a \`CHECKPOINT\` and a \`sync\`.`,
       `tidemark: \`node dist/tasks/backup.js\` with \`DATABASE_URL\`, \`BACKUP_DIR\` and \`PG_BIN_DIR\` (the backup server's bin directory): pg_dump -Fc to a pipe, the bytes written to a hidden file, hashed (SHA-256) and, by default, fed to \`pg_restore --file=/dev/null\` which reads the whole archive back; then fsync, rename and the manifest. \`tidemark --no-verify\` skips the read-back.`,
       'pg_dump: `pg_dump -h 127.0.0.1 -p PORT -U postgres --no-password --format=custom --file=FILE bench_data`, password from a passfile (`PGPASSFILE`), `PGSSLMODE=disable`; pg_dump fsyncs its file by default. Same binary, server, database and default compression as tidemark\'s.',
     ],

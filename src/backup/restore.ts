@@ -83,14 +83,17 @@ function restoreArgs(type: ArchiveType, database: string, options: RestoreOption
   return host.kind === 'local' ? { tool: 'pg_restore', args: [...args, file] } : { tool: 'pg_restore', args, stdin: () => createReadStream(file) };
 }
 
-/** Runs pg_restore or psql into `database`; any error pg_restore reports fails the restore. */
-export async function restoreInto(settings: BackupSettings, file: string, type: ArchiveType, database: string, options: RestoreOptions): Promise<void> {
+/** Runs pg_restore or psql into `database`; any error pg_restore reports fails the restore. Aborting `signal` stops it. */
+export async function restoreInto(settings: BackupSettings, file: string, type: ArchiveType, database: string, options: RestoreOptions, signal?: AbortSignal): Promise<void> {
   const target = requireDatabase(settings, operation);
   const { tool, args, stdin } = restoreArgs(type, database, options, target, settings.host, file);
   const client = await chooseClient(tool, target, settings.host, settings.env, operation);
   const spawned = spawnTool(await prepareTool(tool, args, target, settings.host, client.path), [stdin ? 'pipe' : 'ignore', 'ignore', 'pipe']);
+  const stop = () => spawned.child.kill('SIGTERM');
+  if (signal?.aborted) stop();
+  signal?.addEventListener('abort', stop, { once: true });
   const feeding = stdin ? pipeline(stdin(), spawned.child.stdin!).catch(() => undefined) : Promise.resolve();
-  const [result] = await Promise.all([spawned.done, feeding]);
+  const [result] = await Promise.all([spawned.done, feeding]).finally(() => signal?.removeEventListener('abort', stop));
   const errors = result.stderr.split('\n').filter((line) => /(pg_restore: error:|: ERROR: |FATAL: |errors ignored on restore)/.test(line));
   if (result.code !== 0 || errors.length) {
     const shown = maskSecrets((errors.length ? errors : result.stderr.trim().split('\n')).slice(0, 20).join('\n'), [target.password]);
@@ -131,14 +134,27 @@ export async function restore(settings: BackupSettings, fileArg: string, options
     });
   }
   const manifest = await readManifest(path.dirname(file), path.basename(file));
-  // Reading the server (which changes nothing) overlaps the check of the archive; a damaged archive is still reported first.
+  // Into a new database, an archive with a manifest is checked (its SHA-256)
+  // while pg_restore fills that database: a mismatch stops pg_restore and
+  // drops the database, so a damaged file still changes nothing. Otherwise
+  // the archive is checked before anything is touched.
+  const alongside = !!options.newDatabase && !!manifest;
+  const integrity = checkIntegrity(settings, file, type, manifest, operation).then(() => undefined, (err: unknown) => err);
+  const checked = async () => {
+    const damaged = await integrity;
+    if (damaged) throw damaged;
+  };
+  // Reading the server changes nothing, so it overlaps the check; a damaged archive is still reported first.
   const server = Promise.all([
     readServerFacts(target, settings.host, settings.migrationsTable),
     options.newDatabase ? databaseExists(settings, target, options.newDatabase) : Promise.resolve(false),
   ]);
   server.catch(() => undefined);
-  await checkIntegrity(settings, file, type, manifest, operation);
-  const [facts, exists] = await server;
+  if (!alongside) await checked();
+  const [facts, exists] = await server.catch(async (err) => {
+    await checked();
+    throw err;
+  });
   const warnings: string[] = [];
   const dumpVersion = manifest?.pgDumpVersion ?? (await dumpVersionOf(settings, file, type));
   if (dumpVersion && Number(dumpVersion.split('.')[0]) > facts.major) {
@@ -147,15 +163,27 @@ export async function restore(settings: BackupSettings, fileArg: string, options
   const database = options.newDatabase ?? target.database;
   if (options.newDatabase) {
     if (exists) {
+      await checked();
       throw new TidemarkError('RESTORE_TARGET_EXISTS', 'the database exists', { operation, cause: `database ${options.newDatabase} already exists; nothing was changed`, hint: 'choose another name, or drop it first' });
     }
     await createDatabase(settings, target, options.newDatabase);
   }
   try {
-    await restoreInto(settings, file, type, database, options);
+    if (alongside) {
+      const stop = new AbortController();
+      const restoring = restoreInto(settings, file, type, database, options, stop.signal).then(() => undefined, (err: unknown) => err);
+      const damaged = await integrity;
+      if (damaged) stop.abort();
+      const failed = await restoring;
+      if (damaged || failed) throw damaged ?? failed;
+    } else {
+      await restoreInto(settings, file, type, database, options);
+    }
   } catch (err) {
     if (options.newDatabase) await dropDatabase(settings, target, options.newDatabase).catch(() => undefined);
-    throw options.newDatabase && err instanceof TidemarkError ? err.withHint(`the new database ${options.newDatabase} was dropped again`) : err;
+    // A damaged archive's error keeps its hint: with the new database dropped, nothing was changed.
+    const keepHint = !(err instanceof TidemarkError) || err.code === 'BACKUP_VERIFY_FAILED';
+    throw options.newDatabase && !keepHint ? (err as TidemarkError).withHint(`the new database ${options.newDatabase} was dropped again`) : err;
   }
   return { file, type, database, created: !!options.newDatabase, durationMs: Date.now() - started, warnings };
 }
