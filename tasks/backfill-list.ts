@@ -5,7 +5,7 @@ import { printBackfillList } from './lib/backfill-format.js';
 const cli = withConnectionOptions(command('backfill:list', 'backfill:list [--json]', 'The backfills, each with its description and last run. Exits 1 if one cannot be loaded.'))
   .option('--backfills-dir <dir>', 'where backfills live (BACKFILLS_DIR, default ./backfills)');
 
-await run(async () => {
+void run(async () => {
   const { options } = parse(cli);
   const list = await listBackfills(settings(options, { backfillsDir: options.backfillsDir as string | undefined }));
   if (options.json) out.json(list);

@@ -16,7 +16,7 @@ const cli = withConnectionOptions(command('backfill', 'backfill NAME [--dry-run]
   .option('--batch-lock-timeout <duration>', 'lock_timeout in each batch (TIDEMARK_BACKFILL_LOCK_TIMEOUT, default 5s)')
   .option('--batch-statement-timeout <duration>', 'statement_timeout in each batch (TIDEMARK_BACKFILL_STATEMENT_TIMEOUT, default 60s)');
 
-await run(async () => {
+void run(async () => {
   const { args, options } = parse(cli);
   if (args.length !== 1) throw usageError('read the command line', args.length ? 'give one backfill name' : 'no backfill name given', 'task backfill -- NAME --dry-run');
   const quiet = !!options.quiet;

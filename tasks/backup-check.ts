@@ -6,7 +6,7 @@ import { age } from './lib/format-backup.js';
 const cli = withBackupOptions(command('backup:check', 'backup:check [--max-age 26h]', 'For monitoring: fail unless the newest verified backup is younger than --max-age.'))
   .option('--max-age <duration>', 'e.g. 26h, 90m (default 26h)');
 
-await run(async () => {
+void run(async () => {
   const { options } = parse(cli);
   const maxAgeMs = parseDuration(options.maxAge as string | undefined, 26 * 3_600_000, '--max-age');
   const result = await checkBackups(backupSettings(options, false), maxAgeMs);

@@ -4,7 +4,7 @@ import { printList } from './lib/format-backup.js';
 
 const cli = withBackupOptions(command('backup:list', 'backup:list [--json]', 'The backups in BACKUP_DIR: kind, size, age, versions, schema version, tag, verified.'));
 
-await run(async () => {
+void run(async () => {
   const { options } = parse(cli);
   const entries = await listBackups(backupSettings(options, false));
   if (options.json) out.json(entries);

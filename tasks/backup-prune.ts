@@ -10,7 +10,7 @@ const cli = withBackupOptions(command('backup:prune', 'backup:prune [--keep-last
   .option('--keep-monthly <n>', `same for months (default ${DEFAULT_RETENTION.keepMonthly})`)
   .option('--dry-run', 'print what would be deleted');
 
-await run(async () => {
+void run(async () => {
   const { options } = parse(cli);
   const policy = {
     keepLast: intOption(options.keepLast, '--keep-last', 0) ?? DEFAULT_RETENTION.keepLast,

@@ -5,7 +5,7 @@ const cli = withBackupOptions(command('backup:verify', 'backup:verify FILE | --l
   .option('--latest', 'verify the newest backup in BACKUP_DIR')
   .option('--restore-test', 'restore into a scratch database, check the tables, drop it');
 
-await run(async () => {
+void run(async () => {
   const { args, options } = parse(cli);
   if ((args.length === 1) === !!options.latest || args.length > 1) throw usageError('read the command line', 'give one backup file, or --latest');
   const settings = backupSettings(options, !!options.restoreTest);

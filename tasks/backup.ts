@@ -15,7 +15,7 @@ const cli = withBackupOptions(command('backup', 'backup [--schema-only | --data-
   .option('--no-verify', 'skip reading the archive back while it is written')
   .option('--prune', 'after a successful backup, apply retention (backup:prune defaults)');
 
-await run(async () => {
+void run(async () => {
   const { options } = parse(cli);
   if (options.schemaOnly && options.dataOnly) throw usageError('read the command line', 'give at most one of --schema-only and --data-only');
   const format = options.format === undefined ? undefined : String(options.format);

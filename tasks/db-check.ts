@@ -10,7 +10,7 @@ const cli = withDatabaseOptions(command('db:check', 'db:check [--wait [--timeout
   .option('--extension <name>', 'require this extension, available and installed; repeatable (default TIDEMARK_REQUIRED_EXTENSIONS)')
   .option('--min-version <version>', 'the oldest server accepted, 18 or 16.4 (TIDEMARK_MIN_PG_VERSION)');
 
-await run(async () => {
+void run(async () => {
   const { options } = parse(cli);
   let told = false;
   const report = await checkDatabase(settings(options), {

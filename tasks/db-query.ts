@@ -7,7 +7,7 @@ const cli = withConnectionOptions(command('db:query', 'db:query SQL [--json | --
   .option('--csv', 'print the rows as CSV, with a header line')
   .option('--write', 'allow the statement to change data (runs outside the read-only transaction)');
 
-await run(async () => {
+void run(async () => {
   const { args, options } = parse(cli);
   if (args.length !== 1) throw usageError('read the command line', args.length ? 'give the SQL as one argument (quote it)' : 'no SQL given', 'task db:query -- "SELECT count(*) FROM users"');
   if (options.json && options.csv) throw usageError('read the command line', '--json and --csv exclude each other');

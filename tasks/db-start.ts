@@ -3,7 +3,7 @@ import { command, out, parse, run } from './lib/cli.js';
 
 const cli = command('db:start', 'db:start', 'Start the embedded development PostgreSQL 18 (data in .tidemark/, 127.0.0.1 only).');
 
-await run(async () => {
+void run(async () => {
   const { options } = parse(cli);
   const status = await startDevDatabase();
   if (options.json) return out.json(status);

@@ -6,7 +6,7 @@ const cli = withDatabaseOptions(command('db:stats', 'db:stats [--limit N] [--jso
   'The largest tables (live row estimate, total size, last vacuum and analyze) and the migration version.'))
   .option('--limit <n>', `how many tables (default ${DEFAULT_STATS_LIMIT})`);
 
-await run(async () => {
+void run(async () => {
   const { options } = parse(cli);
   const stats = await databaseStats(settings(options), { limit: intOption(options.limit, '--limit', 1) });
   if (options.json) out.json(stats);

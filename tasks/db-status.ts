@@ -3,7 +3,7 @@ import { command, out, parse, run } from './lib/cli.js';
 
 const cli = command('db:status', 'db:status', 'Is the embedded development PostgreSQL created and running?');
 
-await run(async () => {
+void run(async () => {
   const { options } = parse(cli);
   const status = await devDatabaseStatus();
   if (options.json) return out.json(status);

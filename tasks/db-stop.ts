@@ -3,7 +3,7 @@ import { command, out, parse, run } from './lib/cli.js';
 
 const cli = command('db:stop', 'db:stop', 'Stop the embedded development PostgreSQL; its data stays in .tidemark/.');
 
-await run(async () => {
+void run(async () => {
   const { options } = parse(cli);
   const result = await stopDevDatabase();
   if (options.json) return out.json(result);

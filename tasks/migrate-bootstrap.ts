@@ -9,7 +9,7 @@ const cli = withDatabaseOptions(command('migrate:bootstrap', 'migrate:bootstrap 
   .option('--force', 'proceed although a version is already recorded')
   .option('--dry-run', 'list what would be marked and change nothing');
 
-await run(async () => {
+void run(async () => {
   const { options } = parse(cli);
   const toText = options.to === undefined ? undefined : String((options.to as string[]).at(-1));
   const to = toText === undefined ? undefined : parseVersionArgument(toText);

@@ -7,7 +7,7 @@ const cli = command('migrate:create', 'migrate:create NAME [--timestamp]', 'Crea
   .option('--dir <dir>', 'migrations directory (MIGRATIONS_DIR, default ./migrations)')
   .option('--timestamp', 'version YYYYMMDDHHMMSS (UTC) instead of the next number');
 
-await run(async () => {
+void run(async () => {
   const { args, options } = parse(cli);
   if (args.length !== 1) throw usageError('read the command line', args.length ? 'give the name as one argument (quote it, or use _)' : 'no migration name given', 'task migrate:create -- add_users');
   const env = readEnvironment({ envFile: options.envFile });

@@ -11,7 +11,7 @@ const cli = withDatabaseOptions(command('migrate:down', 'migrate:down [N] [--to 
   .option('--dry-run', 'list what would run and change nothing')
   .option('--sql', 'with --dry-run: print each migration\'s SQL');
 
-await run(async () => {
+void run(async () => {
   const { args, options } = parse(cli);
   const chosen = [args.length > 0, options.to !== undefined, !!options.all].filter(Boolean).length;
   if (chosen > 1 || args.length > 1) throw usageError('read the command line', 'give one of N, --to V or --all');

@@ -5,7 +5,7 @@ import { versionText } from './lib/format.js';
 
 const cli = withDatabaseOptions(command('migrate:force', 'migrate:force V', 'Set the version to V and clear dirty without running SQL (-1 empties the table).'));
 
-await run(async () => {
+void run(async () => {
   const { args, options } = parse(cli);
   if (args.length !== 1) throw usageError('read the command line', 'give exactly one version', 'task migrate:force -- 7');
   const version = parseVersionArgument(args[0], -1n);

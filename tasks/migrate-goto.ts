@@ -8,7 +8,7 @@ const cli = withDatabaseOptions(command('migrate:goto', 'migrate:goto V [--dry-r
   .option('--dry-run', 'list what would run and change nothing')
   .option('--sql', 'with --dry-run: print each migration\'s SQL');
 
-await run(async () => {
+void run(async () => {
   const { args, options } = parse(cli);
   if (args.length !== 1) throw usageError('read the command line', 'give exactly one version', 'task migrate:goto -- 7');
   const version = parseVersionArgument(args[0]);

@@ -4,7 +4,7 @@ import { printHistory } from './lib/format.js';
 
 const cli = withDatabaseOptions(command('migrate:history', 'migrate:history [--json]', 'Every migration, applied or pending, newest first, with (current), when, how long and by whom.'));
 
-await run(async () => {
+void run(async () => {
   const { options } = parse(cli);
   const history = await migrateHistory(settings(options));
   if (options.json) out.json(history);

@@ -5,7 +5,7 @@ import { printStatus } from './lib/format.js';
 const cli = withDatabaseOptions(command('migrate:status', 'migrate:status [--json] [--exit-code]', 'Show the version, pending migrations and problems.'))
   .option('--exit-code', 'exit 3 when anything is pending or wrong (for CI gates)');
 
-await run(async () => {
+void run(async () => {
   const { options } = parse(cli);
   const status = await migrateStatus(settings(options));
   if (options.json) out.json(status);

@@ -3,7 +3,7 @@ import { command, out, parse, run, settings, withDatabaseOptions } from './lib/c
 
 const cli = withDatabaseOptions(command('migrate:version', 'migrate:version', 'Print the current version: N, N (dirty), or none.'));
 
-await run(async () => {
+void run(async () => {
   const { options } = parse(cli);
   const version = await migrateVersion(settings(options));
   if (options.json) out.json(version);

@@ -9,7 +9,7 @@ const cli = withDatabaseOptions(command('migrate', 'migrate [--steps N] [--dry-r
   .option('--allow-out-of-order', 'apply pending migrations numbered below the current version')
   .option('--ignore-checksums', 'run even if an applied migration\'s file changed');
 
-await run(async () => {
+void run(async () => {
   const { options } = parse(cli);
   const report = await migrate(settings(options), {
     steps: intOption(options.steps, '--steps', 1),

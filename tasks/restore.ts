@@ -10,7 +10,7 @@ const cli = withBackupOptions(command('restore', 'restore FILE [--yes] [--clean]
   .option('--no-owner', 'do not restore object ownership')
   .option('--single-transaction', 'all or nothing');
 
-await run(async () => {
+void run(async () => {
   const { args, options } = parse(cli);
   if (args.length !== 1) throw usageError('read the command line', args.length ? 'give one backup file' : 'no backup file given', 'task restore -- backups/app_20260101_020000.dump --new app_copy');
   const settings = backupSettings(options);

@@ -6,7 +6,7 @@ import { printEvent, printStatus, printUpSummary } from './lib/format.js';
 
 const cli = withDatabaseOptions(command('start', 'start', 'Start the embedded PostgreSQL 18, apply the migrations and report the status.'));
 
-await run(async () => {
+void run(async () => {
   const { options } = parse(cli);
   const db = await startDevDatabase();
   out.line(`Embedded PostgreSQL ${db.started ? 'started' : 'already running'} on 127.0.0.1:${db.port} (database ${db.database})`);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeFile } from 'node:fs/promises';
+import { symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createTestDatabase, type TestDatabase } from './helpers/db.js';
 import { runCli, type CliResult } from './helpers/cli.js';
@@ -70,6 +70,20 @@ describe('bad input gets a coded error', () => {
     expect(warned.code).toBe(0);
     expect(warned.stderr).toContain('warning: ignored 2 file(s)');
     expect(warned.stderr).toContain('2_b.sql, README.md');
+  });
+
+  it.each(['migrate', 'migrate:status'])('%s: a migration file that cannot be read is MIGRATION_SOURCE_FAILED, naming the file', async (target) => {
+    const { dir } = await migrationsDir({ '1_a.up.sql': 'SELECT 1' });
+    // A dangling link: listed like a file, unreadable when opened.
+    await symlink(path.join(dir, 'nowhere.sql'), path.join(dir, '2_b.up.sql'));
+    const table = `unreadable_${target.replace(':', '_')}`;
+    const result = await runCli(target, ['--dir', dir, '--table', table], { env: { DATABASE_URL: db.url } });
+    expectCoded(result, 'MIGRATION_SOURCE_FAILED', 1);
+    expect(result.stderr).toContain(`operation: read ${path.join(dir, '2_b.up.sql')}`);
+    expect(result.stderr).toContain('ENOENT');
+    // Every pending file is read before the first one runs: nothing was applied.
+    const { rows } = await db.query('SELECT to_regclass($1) IS NOT NULL AS created', [table]);
+    if (rows[0].created) expect((await db.query(`SELECT count(*)::int AS n FROM ${table}`)).rows[0].n).toBe(0);
   });
 
   it.each([

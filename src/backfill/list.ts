@@ -1,3 +1,4 @@
+import { closeConnection } from '../connection-close.js';
 import type { Settings } from '../config.js';
 import { describeCause } from '../errors.js';
 import { connectClient } from '../runner/session.js';
@@ -44,7 +45,7 @@ async function readLastRuns(settings: Settings): Promise<Map<string, RunRecord>>
     }
     return new Map(runs.map((r) => [r.backfill, r]));
   } finally {
-    await client.end().catch(() => undefined);
+    await closeConnection(client);
   }
 }
 

@@ -1,3 +1,4 @@
+import { closeConnection } from '../connection-close.js';
 import { hostname, userInfo } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type pg from 'pg';
@@ -188,6 +189,6 @@ export async function runBackfill(settings: Settings, name: string, options: Bac
       operation: `${options.dryRun ? 'dry-run' : 'prepare'} backfill ${name} (${describeScope(scope)})`, cause: describePgError(err), hint: 'no batch ran',
     }, { cause: err });
   } finally {
-    await client.end().catch(() => undefined);
+    await closeConnection(client);
   }
 }

@@ -1,3 +1,4 @@
+import { closeConnection } from '../connection-close.js';
 import pg from 'pg';
 import type { DatabaseTarget } from '../connection-string.js';
 import { maskSecrets } from '../connection-string.js';
@@ -40,7 +41,7 @@ async function queryLocal(target: DatabaseTarget, sql: string, database: string,
     const result = await client.query({ text: sql, rowMode: 'array' });
     return result.rows.map((row: unknown[]) => row.map((v) => (v === null ? '' : String(v))));
   } finally {
-    await client.end().catch(() => undefined);
+    await closeConnection(client);
   }
 }
 

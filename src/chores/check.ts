@@ -1,3 +1,4 @@
+import { closeConnection } from '../connection-close.js';
 import pg from 'pg';
 import { parseServerVersion, type ServerVersion, type Settings } from '../config.js';
 import { describeCause } from '../errors.js';
@@ -55,7 +56,7 @@ export async function checkDatabase(settings: Settings, options: CheckOptions = 
     lines.push(...(await checkExtensions(connected.client, extensions)));
     lines.push(await checkPrivileges(connected.client));
   } finally {
-    await connected.client.end().catch(() => undefined);
+    await closeConnection(connected.client);
   }
   lines.push(await checkMigrations(settings));
   return report(settings, lines);

@@ -1,3 +1,4 @@
+import { closeConnection } from '../connection-close.js';
 import pg from 'pg';
 import type { Settings } from '../config.js';
 import { maskSecrets } from '../connection-string.js';
@@ -38,7 +39,7 @@ async function attempt(settings: Settings, timeoutMs: number): Promise<pg.Client
     await client.connect();
     return client;
   } catch (err) {
-    await client.end().catch(() => undefined);
+    await closeConnection(client);
     throw err;
   }
 }

@@ -1,3 +1,4 @@
+import { closeConnection } from '../connection-close.js';
 import type pg from 'pg';
 import type { Settings } from '../config.js';
 import { TidemarkError } from '../errors.js';
@@ -85,7 +86,7 @@ export async function runQuery(settings: Settings, sql: string, options: QueryOp
   } catch (err) {
     throw queryError(err, sql, readOnly);
   } finally {
-    await client.end().catch(() => undefined);
+    await closeConnection(client);
   }
 }
 

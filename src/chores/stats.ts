@@ -1,3 +1,4 @@
+import { closeConnection } from '../connection-close.js';
 import type pg from 'pg';
 import type { Settings } from '../config.js';
 import { TidemarkError } from '../errors.js';
@@ -69,6 +70,6 @@ export async function databaseStats(settings: Settings, options: { limit?: numbe
   } catch (err) {
     throw new TidemarkError('QUERY_FAILED', 'cannot read the statistics', { operation, cause: describePgError(err) }, { cause: err });
   } finally {
-    await client.end().catch(() => undefined);
+    await closeConnection(client);
   }
 }

@@ -51,7 +51,7 @@ async function fileMode(entry: { migration?: { up?: { load(): Promise<{ sql: str
 
 /** Version, dirty flag, counts, pending list and problems (`task migrate:status`). Reads only. */
 export async function migrateStatus(settings: Settings, options: { source?: MigrationSet } = {}): Promise<StatusReport> {
-  return withSession(settings, { source: options.source, operation: 'read migration status' }, async (session) => {
+  return withSession(settings, { source: options.source, operation: 'read migration status', readUpFiles: true }, async (session) => {
     const loaded = await loadState(session);
     const { state, classification } = loaded;
     const entries = classification.entries;

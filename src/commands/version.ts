@@ -1,3 +1,4 @@
+import { closeConnection } from '../connection-close.js';
 import type { Settings } from '../config.js';
 import { connectClient } from '../runner/session.js';
 import { TidemarkError } from '../errors.js';
@@ -22,7 +23,7 @@ export async function migrateVersion(settings: Settings): Promise<VersionResult>
     if (err instanceof TidemarkError) throw err;
     throw new TidemarkError('MIGRATION_VERSION_FAILED', 'cannot read the version', { operation, cause: (err as Error).message }, { cause: err });
   } finally {
-    await client.end().catch(() => undefined);
+    await closeConnection(client);
   }
 }
 

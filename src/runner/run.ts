@@ -58,6 +58,8 @@ export async function runSteps(session: Session, steps: Step[], current: bigint 
     const reports = await Promise.all(steps.map(async (step) => ({ ...stepReport(step), ...(options.sql && { sql: (await step.script.load()).sql }) })));
     return { dryRun: true, fromVersion: current, toVersion, steps: reports, warnings, durationMs: performance.now() - started };
   }
+  // Every file is read before the first one runs: an unreadable file stops the run before it changes anything.
+  for (const step of steps) await step.script.load();
   const reports: StepReport[] = [];
   for (const [index, step] of steps.entries()) {
     options.onEvent?.({ type: 'migrating', step, index, total: steps.length });

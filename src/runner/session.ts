@@ -1,9 +1,10 @@
+import { closeConnection } from '../connection-close.js';
 import pg from 'pg';
 import type { Settings } from '../config.js';
 import { TidemarkError } from '../errors.js';
 import { maskSecrets } from '../connection-string.js';
 import { describePgError } from '../pg-errors.js';
-import { readMigrationDir, type MigrationSet } from '../source/index.js';
+import { readAhead, readMigrationDir, type MigrationSet, type MigrationScript } from '../source/index.js';
 import { migrationLockKeys } from '../state/lock-key.js';
 import { acquireLocks, releaseLocks, type LockHolder } from '../state/lock.js';
 import { stateTables, type StateTables } from '../state/tables.js';
@@ -25,6 +26,8 @@ export interface SessionOptions {
   /** What the command does, for messages. */
   operation: string;
   onLockWait?: (holder: LockHolder | undefined) => void;
+  /** The command will read every up file (checksums, modes): start reading them while the connection is set up. */
+  readUpFiles?: boolean;
 }
 
 export async function connectClient(settings: Settings, operation: string): Promise<pg.Client> {
@@ -35,7 +38,7 @@ export async function connectClient(settings: Settings, operation: string): Prom
   try {
     await client.connect();
   } catch (err) {
-    await client.end().catch(() => undefined);
+    await closeConnection(client);
     throw new TidemarkError('MIGRATION_INIT_FAILED', 'cannot connect to the database', {
       operation: `${operation}: connect to ${settings.database.redacted}`,
       cause: maskSecrets(describePgError(err), [settings.database.password]),
@@ -60,8 +63,28 @@ async function resolveTables(client: pg.Client, settings: Settings): Promise<{ t
 }
 
 export async function withSession<T>(settings: Settings, options: SessionOptions, fn: (session: Session) => Promise<T>): Promise<T> {
-  const source = options.source ?? (await readMigrationDir(settings.migrationsDir));
-  const client = await connectClient(settings, options.operation);
+  // The connection is started first: while the server forks a backend and
+  // authenticates, the directory is listed and files are read.
+  const connecting = connectClient(settings, options.operation);
+  let source: MigrationSet;
+  try {
+    source = options.source ?? (await readMigrationDir(settings.migrationsDir));
+  } catch (err) {
+    connecting.then((client) => client.end()).catch(() => undefined);
+    throw err;
+  }
+  let done = false;
+  if (options.readUpFiles) {
+    const scripts = source.migrations.map((m) => m.up).filter((s): s is MigrationScript => s !== undefined);
+    void readAhead(scripts, () => done);
+  }
+  let client: pg.Client;
+  try {
+    client = await connecting;
+  } catch (err) {
+    done = true;
+    throw err;
+  }
   let keys: bigint[] = [];
   try {
     const { tables, database } = await resolveTables(client, settings);
@@ -72,8 +95,9 @@ export async function withSession<T>(settings: Settings, options: SessionOptions
     }
     return await fn({ settings, client, tables, source, lockKeys });
   } finally {
+    done = true;
     await releaseLocks(client, keys).catch(() => undefined);
     // The work is done (or has failed with its own error); a failing close changes neither.
-    await client.end().catch(() => undefined);
+    await closeConnection(client);
   }
 }

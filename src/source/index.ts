@@ -3,6 +3,8 @@ import path from 'node:path';
 import { TidemarkError } from '../errors.js';
 import { MAX_VERSION, parseMigrationFileName, type Direction } from './parse.js';
 import { fileScript, inlineScript } from './scripts.js';
+
+export { readAhead } from './scripts.js';
 import type { InlineMigration, Migration, MigrationScript, MigrationSet } from './types.js';
 
 export type { Migration, MigrationSet, MigrationScript, InlineMigration, LoadedScript } from './types.js';

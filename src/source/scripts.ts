@@ -1,10 +1,29 @@
 import { hash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import { TidemarkError } from '../errors.js';
 import type { Direction } from './parse.js';
 import type { LoadedScript, MigrationScript } from './types.js';
 
 export function checksumOf(bytes: Buffer | string): string {
   return hash('sha256', bytes, 'hex');
+}
+
+/**
+ * One buffer for every read: migration files are small, and a file read into
+ * it costs open, read and close, without the stat and the allocation of
+ * readFileSync. Larger files fall back to readFileSync.
+ */
+const readBuffer = Buffer.allocUnsafe(64 * 1024);
+
+function readSmallFile(file: string): Buffer {
+  const fd = openSync(file, 'r');
+  let length: number;
+  try {
+    length = readSync(fd, readBuffer, 0, readBuffer.length, 0);
+  } finally {
+    closeSync(fd);
+  }
+  return length < readBuffer.length ? readBuffer.subarray(0, length) : readFileSync(file);
 }
 
 /**
@@ -26,7 +45,16 @@ class FileScript implements MigrationScript {
   }
 
   private read(): LoadedScript {
-    const bytes = readFileSync(this.base + this.fileName);
+    let bytes: Buffer;
+    try {
+      bytes = readSmallFile(this.base + this.fileName);
+    } catch (err) {
+      throw new TidemarkError('MIGRATION_SOURCE_FAILED', 'cannot read migrations', {
+        operation: `read ${this.base}${this.fileName}`,
+        cause: (err as Error).message,
+      }, { cause: err });
+    }
+    // The bytes may live in the shared buffer: both results are taken before the next read.
     return { sql: bytes.toString('utf8'), checksum: checksumOf(bytes) };
   }
 }
@@ -38,4 +66,21 @@ export function fileScript(base: string, fileName: string, direction: Direction)
 export function inlineScript(sql: string, fileName: string, direction: Direction): MigrationScript {
   const loaded = Promise.resolve({ sql, checksum: checksumOf(Buffer.from(sql, 'utf8')) });
   return { fileName, direction, load: () => loaded };
+}
+
+/** Files read per slice of read-ahead: about half a millisecond of work for small files. */
+const READ_AHEAD_SLICE = 64;
+
+/**
+ * Loads the scripts a slice at a time, yielding to the event loop between
+ * slices, so that network round trips in flight (a connection being set up,
+ * a query) progress meanwhile: reading and waiting overlap instead of adding
+ * up. A failing read is left in the script for whoever loads it next; the
+ * read-ahead itself never fails. Stops early once `stopped()` says so.
+ */
+export async function readAhead(scripts: MigrationScript[], stopped: () => boolean): Promise<void> {
+  for (let i = 0; i < scripts.length && !stopped(); i += READ_AHEAD_SLICE) {
+    for (const script of scripts.slice(i, i + READ_AHEAD_SLICE)) script.load().catch(() => undefined);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
 }

@@ -8,6 +8,7 @@ import { loadSettings, readEnvironment, type ConfigInput, type Settings } from '
 import { loadBackupSettings, type BackupSettings } from '../../src/backup/config.js';
 import { TidemarkError, formatError, isTidemarkError } from '../../src/errors.js';
 import { maskSecrets } from '../../src/connection-string.js';
+import { closeConnectionsWithoutWaiting } from '../../src/connection-close.js';
 import { toJson } from './json.js';
 
 export type Options = Record<string, unknown> & { json?: boolean; envFile?: string; dir?: string; table?: string; lockTimeout?: string; embedded?: boolean };
@@ -174,8 +175,11 @@ export function intOption(value: unknown, flag: string, min: number): number | u
 /**
  * Runs the body; expected failures print as `CODE: message` with operation and
  * cause (or one JSON object) and set the exit code, without a stack trace.
+ * When the body is done the process exits as soon as its output is flushed,
+ * without waiting for database connections to wind down.
  */
 export async function run(body: () => Promise<number | void>, json = process.argv.includes('--json')): Promise<void> {
+  closeConnectionsWithoutWaiting();
   try {
     const code = await body();
     if (typeof code === 'number') process.exitCode = code;
@@ -186,6 +190,13 @@ export async function run(body: () => Promise<number | void>, json = process.arg
     else out.warn(formatError(error));
     process.exitCode = error.exitCode;
   }
+  await flushed(process.stdout);
+  await flushed(process.stderr);
+  process.exit();
+}
+
+function flushed(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => stream.write('', () => resolve()));
 }
 
 function asTidemarkError(err: unknown): TidemarkError | undefined {
