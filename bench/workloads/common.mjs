@@ -2,7 +2,7 @@
 // per tool, same statements), databases prepared by each tool as templates,
 // and a fresh copy of one for every run.
 import { dbmateDir, nodePgMigrateDir, psqlScript, tidemarkDir } from '../lib/migrations.mjs';
-import { dbmate, nodePgMigrate, tidemark } from '../lib/tools.mjs';
+import { dbmate, nodePgMigrate, run as runCommand, tidemark } from '../lib/tools.mjs';
 import path from 'node:path';
 
 /** Migration directories for n migrations, generated once per run of the harness. */
@@ -76,3 +76,18 @@ export const dropDatabase = (ctx, prepared) => ctx.server.dropDatabase(prepared.
 
 export const dbName = (caseId, contender) => `run_${caseId}_${contender}`.toLowerCase().replace(/[^a-z0-9_]/g, '_').slice(0, 63);
 
+
+/**
+ * A reference, not a contender: Node.js starting and exiting with no work
+ * (`node -e 0`), the floor under any command written for Node.
+ */
+export function nodeStartup(caseId) {
+  return {
+    name: 'node -e 0 (Node.js start-up alone)',
+    role: 'reference',
+    prepare: async (ctx) => freshDatabase(ctx, dbName(caseId, 'node')),
+    run: async (ctx, db) => runCommand(process.execPath, ['-e', '0'], db.url),
+    verify: async (ctx, db, result) => expectSuccess('node -e 0', result),
+    cleanup: dropDatabase,
+  };
+}
