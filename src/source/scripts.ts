@@ -1,29 +1,11 @@
 import { hash } from 'node:crypto';
-import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { TidemarkError } from '../errors.js';
 import type { Direction } from './parse.js';
 import type { LoadedScript, MigrationScript } from './types.js';
 
 export function checksumOf(bytes: Buffer | string): string {
   return hash('sha256', bytes, 'hex');
-}
-
-/**
- * One buffer for every read: migration files are small, and a file read into
- * it costs open, read and close, without the stat and the allocation of
- * readFileSync. Larger files fall back to readFileSync.
- */
-const readBuffer = Buffer.allocUnsafe(64 * 1024);
-
-function readSmallFile(file: string): Buffer {
-  const fd = openSync(file, 'r');
-  let length: number;
-  try {
-    length = readSync(fd, readBuffer, 0, readBuffer.length, 0);
-  } finally {
-    closeSync(fd);
-  }
-  return length < readBuffer.length ? readBuffer.subarray(0, length) : readFileSync(file);
 }
 
 /**
@@ -47,14 +29,13 @@ class FileScript implements MigrationScript {
   private read(): LoadedScript {
     let bytes: Buffer;
     try {
-      bytes = readSmallFile(this.base + this.fileName);
+      bytes = readFileSync(this.base + this.fileName);
     } catch (err) {
       throw new TidemarkError('MIGRATION_SOURCE_FAILED', 'cannot read migrations', {
         operation: `read ${this.base}${this.fileName}`,
         cause: (err as Error).message,
       }, { cause: err });
     }
-    // The bytes may live in the shared buffer: both results are taken before the next read.
     return { sql: bytes.toString('utf8'), checksum: checksumOf(bytes) };
   }
 }
