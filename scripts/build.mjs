@@ -5,7 +5,9 @@
 // more than compiling the few kilobytes a command does not use. Heavy modules
 // stay outside and are imported only on the paths that need them.
 import { build } from 'esbuild';
-import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { hash } from 'node:crypto';
+import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 
 /**
@@ -56,12 +58,26 @@ const common = {
 await build({
   ...common,
   entryPoints: tasks,
-  outdir: 'dist',
+  outbase: 'tasks',
+  outdir: 'dist/bundles',
   format: 'cjs',
   define: { 'import.meta.url': '__tmModuleUrl' },
   banner: { js: "const __tmModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
 });
-writeFileSync('dist/tasks/package.json', `${JSON.stringify({ type: 'commonjs' })}\n`);
+// Each command's entry point is a small launcher that runs its bundle through
+// V8's code cache (see scripts/launcher.cjs), keyed by the bundle's hash.
+const launcher = readFileSync('scripts/launcher.cjs', 'utf8');
+mkdirSync('dist/tasks');
+for (const file of tasks) {
+  const name = path.basename(file, '.ts');
+  const bundle = readFileSync(`dist/bundles/${name}.js`, 'utf8');
+  // A bundle run from the code cache cannot import() itself: it goes through src/import-external.ts.
+  const stray = bundle.match(/\bimport\((?!specifier\))[^)]*\)/);
+  if (stray) throw new Error(`dist/bundles/${name}.js: ${stray[0]} must go through importExternal()`);
+  const key = hash('sha256', bundle).slice(0, 16);
+  writeFileSync(`dist/tasks/${name}.js`, launcher.replace("'BUNDLE_NAME'", JSON.stringify(name)).replace("'BUNDLE_KEY'", JSON.stringify(key)));
+}
+for (const dir of ['dist/tasks', 'dist/bundles']) writeFileSync(`${dir}/package.json`, `${JSON.stringify({ type: 'commonjs' })}\n`);
 // The library is an ES module, as the package declares.
 await build({
   ...common,

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createTestDatabase, type TestDatabase } from './helpers/db.js';
-import { runCli, type CliResult } from './helpers/cli.js';
+import { collect, runCli, spawnCli, type CliResult } from './helpers/cli.js';
 import { DEMO_DIR, migrationsDir } from './helpers/migrations.js';
 import { findFreePort } from '../src/devdb/cluster.js';
 
@@ -204,5 +204,16 @@ describe('every migration failure has its code', () => {
     await writeFile(path.join(project, '.tidemark'), 'a file where the directory should be');
     const result = await runCli('db:start', [], { cwd: project });
     expectCoded(result, 'DEVDB_FAILED', 1);
+  });
+
+  it('a reader that goes away (`| head`) ends the output, not the command: no EPIPE crash, the exit code stays', async () => {
+    const env = { DATABASE_URL: db.url };
+    for (const [args, exit] of [[['--json'], 0], [['--json', '--exit-code'], 3]] as const) {
+      const child = spawnCli('migrate:status', ['--dir', DEMO_DIR, ...args], { env });
+      child.stdout!.destroy();
+      const result = await collect(child);
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(exit);
+    }
   });
 });

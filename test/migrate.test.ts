@@ -236,6 +236,22 @@ describe('migrate', () => {
     expect(await version(db)).toEqual([{ version: '5', dirty: false }]);
   });
 
+  it('status and migrate read a history row whose name holds control characters, and still see a changed file', async () => {
+    const db = await database('oddname');
+    const { dir } = await migrationsDir({ '1_a.up.sql': 'CREATE TABLE a (id int);', '2_b.up.sql': 'CREATE TABLE b (id int);' });
+    await cli(db, 'migrate', [], dir);
+    // Status and migrate read the history as separated fields; a name holding a separator makes them read whole rows.
+    await db.query("UPDATE schema_migrations_history SET name = 'a' || chr(30) || chr(31) || 'z' WHERE version = 1");
+    const status = await cli(db, 'migrate:status', ['--json', '--exit-code'], dir);
+    expect(status.code, status.stderr).toBe(0);
+    const json = JSON.parse(status.stdout);
+    expect(json.migrations.map((m: any) => [m.version, m.state, m.appliedBy])).toEqual([[1, 'applied', 'tidemark'], [2, 'applied', 'tidemark']]);
+    expect((await cli(db, 'migrate', [], dir)).stdout).toBe('Already at latest version: 2\n');
+    await writeFile(path.join(dir, '1_a.up.sql'), 'CREATE TABLE a (id bigint);');
+    const changed = await cli(db, 'migrate:status', ['--json'], dir);
+    expect(JSON.parse(changed.stdout).problems.map((p: any) => [p.kind, p.version])).toEqual([['checksum-mismatch', 1]]);
+  });
+
   it('history shows every migration with (current), when, how long and by whom', async () => {
     const db = await database('history');
     await cli(db, 'migrate', ['--steps', '3']);

@@ -1,8 +1,11 @@
 import { createHash } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { normaliseMigrationName, parseMigrationFileName, parseVersionArgument } from '../src/source/parse.js';
 import { inlineMigrations, readMigrationDir } from '../src/source/index.js';
 import { migrationsDir } from './helpers/migrations.js';
+import { parseHistoryRecords } from '../src/state/history.js';
 
 describe('parseMigrationFileName', () => {
   it('reads golang-migrate names', () => {
@@ -14,6 +17,12 @@ describe('parseMigrationFileName', () => {
     expect(parseMigrationFileName('README.md')).toEqual({ ok: false, reason: 'no-match' });
     expect(parseMigrationFileName('7_objects.sql')).toEqual({ ok: false, reason: 'no-match' });
     expect(parseMigrationFileName('9223372036854775808_x.up.sql')).toEqual({ ok: false, reason: 'out-of-range' });
+    expect(parseMigrationFileName('10000000000000000000_x.up.sql')).toEqual({ ok: false, reason: 'out-of-range' });
+  });
+  it('reads leading zeros as padding, however many', () => {
+    expect(parseMigrationFileName('0000000000000000000000000007_x.up.sql')).toMatchObject({ ok: true, value: { version: 7n } });
+    expect(parseMigrationFileName('000_zero.up.sql')).toMatchObject({ ok: true, value: { version: 0n } });
+    expect(parseMigrationFileName('09223372036854775807_max.up.sql')).toMatchObject({ ok: true, value: { version: 9223372036854775807n } });
   });
 });
 
@@ -51,6 +60,16 @@ describe('readMigrationDir', () => {
     expect(set.warnings).toHaveLength(1);
     expect(set.warnings[0]).toContain('3_bad.sql, notes.txt');
   });
+  it('orders by value whatever the padding, and skips subdirectories without a warning', async () => {
+    const { dir } = await migrationsDir({
+      '9223372036854775807_last.up.sql': 'x', '0010_ten.up.sql': 'x', '9_nine.up.sql': 'x', '00000000000000000000000100_hundred.up.sql': 'x',
+      '0_zero.up.sql': 'x', '20240101120000_stamp.up.sql': 'x',
+    });
+    await mkdir(path.join(dir, 'archive'));
+    const set = await readMigrationDir(dir);
+    expect(set.migrations.map((m) => m.version)).toEqual([0n, 9n, 10n, 100n, 20240101120000n, 9223372036854775807n]);
+    expect(set.warnings).toEqual([]);
+  });
   it('names both files of a duplicate version', async () => {
     const { dir } = await migrationsDir({ '1_a.up.sql': 'x', '001_b.up.sql': 'y' });
     await expect(readMigrationDir(dir)).rejects.toMatchObject({ code: 'MIGRATION_SOURCE_FAILED', reason: expect.stringMatching(/001_b\.up\.sql.*1_a\.up\.sql|1_a\.up\.sql.*001_b\.up\.sql/) });
@@ -70,5 +89,21 @@ describe('readMigrationDir', () => {
   it('builds the same shape from an in-memory list', () => {
     const set = inlineMigrations([{ version: 2, name: 'b', up: 'SELECT 2' }, { version: '1', name: 'a', up: 'SELECT 1', down: 'SELECT 0' }]);
     expect(set.migrations.map((m) => [m.version, m.up?.fileName, m.down?.fileName])).toEqual([[1n, '1_a.up.sql', '1_a.down.sql'], [2n, '2_b.up.sql', undefined]]);
+  });
+});
+
+describe('parseHistoryRecords', () => {
+  const row = (...fields: string[]) => fields.join('\x1f');
+  it('reads separated fields, empty ones as null, the start time as epoch milliseconds', () => {
+    const text = [row('7', 'up', '6', '7', '1700000000123', 'abc', 'add_users'), row('3', 'force', '', '3', '1700000000999', '', '')].join('\x1e');
+    expect(parseHistoryRecords(text)).toEqual([
+      { version: 7n, direction: 'up', fromVersion: 6n, toVersion: 7n, startedAt: new Date(1700000000123), checksum: 'abc', name: 'add_users' },
+      { version: 3n, direction: 'force', fromVersion: null, toVersion: 3n, startedAt: new Date(1700000000999), checksum: null, name: '' },
+    ]);
+  });
+  it('gives an empty history for no rows, and nothing (read the rows instead) when a field holds a separator', () => {
+    expect(parseHistoryRecords(null)).toEqual([]);
+    expect(parseHistoryRecords(row('7', 'up', '6', '7', '1', 'abc', 'a\x1fb'))).toBeUndefined();
+    expect(parseHistoryRecords([row('7', 'up', '6', '7', '1', 'abc', 'a'), 'b'].join('\x1e'))).toBeUndefined();
   });
 });

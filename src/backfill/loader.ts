@@ -10,6 +10,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { TidemarkError, describeCause, isTidemarkError } from '../errors.js';
 import { asBackfill, type Backfill } from './contract.js';
+import { importExternal } from '../import-external.js';
 
 const EXTENSIONS = ['.ts', '.mts', '.js', '.mjs'];
 const NAME = /^[A-Za-z0-9](?:[A-Za-z0-9_.-]*[A-Za-z0-9_-])?$/;
@@ -55,7 +56,7 @@ function describeBuildError(err: unknown): string {
 
 async function loadEsbuild(): Promise<typeof import('esbuild')> {
   try {
-    return await import('esbuild');
+    return await importExternal<typeof import('esbuild')>('esbuild');
   } catch (err) {
     throw new TidemarkError('BACKFILL_FAILED', 'cannot load esbuild to compile a TypeScript backfill', {
       operation: 'load esbuild', cause: describeCause(err), hint: 'reinstall tidemark (esbuild is one of its dependencies), or write the backfill as .mjs',
@@ -68,7 +69,7 @@ async function importTypeScript(file: string): Promise<Record<string, unknown>> 
   const compiled = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}-${randomBytes(4).toString('hex')}.mjs`);
   try {
     await build({ entryPoints: [file], outfile: compiled, bundle: true, packages: 'external', format: 'esm', platform: 'node', target: 'node20', logLevel: 'silent' });
-    return await import(pathToFileURL(compiled).href);
+    return await importExternal<Record<string, unknown>>(pathToFileURL(compiled).href);
   } finally {
     await rm(compiled, { force: true });
   }
@@ -78,7 +79,7 @@ async function importTypeScript(file: string): Promise<Record<string, unknown>> 
 export async function importBackfill(file: string, name: string): Promise<Backfill> {
   let exports: Record<string, unknown>;
   try {
-    exports = /\.m?js$/.test(file) ? await import(pathToFileURL(file).href) : await importTypeScript(file);
+    exports = /\.m?js$/.test(file) ? await importExternal<Record<string, unknown>>(pathToFileURL(file).href) : await importTypeScript(file);
   } catch (err) {
     if (isTidemarkError(err)) throw err;
     throw new TidemarkError('BACKFILL_INVALID', 'cannot load the backfill', {

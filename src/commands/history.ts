@@ -2,7 +2,7 @@ import type { Settings } from '../config.js';
 import type { MigrationSet } from '../source/index.js';
 import type { AppliedBy } from '../runner/classify.js';
 import { withSession } from '../runner/session.js';
-import { loadState } from '../runner/state.js';
+import { loadFullState } from '../runner/state.js';
 import type { HistoryDirection, ExecutionMode } from '../state/history.js';
 
 export interface HistoryEntryReport {
@@ -46,7 +46,7 @@ export interface HistoryReport {
 /** alembic's `history --indicate-current`: every migration, applied or pending, newest first (`task migrate:history`). */
 export async function migrateHistory(settings: Settings, options: { source?: MigrationSet } = {}): Promise<HistoryReport> {
   return withSession(settings, { source: options.source, operation: 'read migration history' }, async (session) => {
-    const { state, history, classification } = await loadState(session);
+    const { state, history, classification } = await loadFullState(session);
     const migrations = classification.entries.map((e): HistoryEntryReport => ({
       version: e.version, name: e.name, fileName: e.migration?.up?.fileName, state: e.state, current: e.current, appliedBy: e.appliedBy,
       appliedAt: e.record?.startedAt, durationMs: e.record?.durationMs ?? undefined, user: e.record?.appliedBy, host: e.record?.clientHost ?? undefined,

@@ -41,12 +41,17 @@ export interface StatusReport {
   warnings: string[];
 }
 
-async function fileMode(entry: { migration?: { up?: { load(): Promise<{ sql: string }> } } }): Promise<ExecutionMode | undefined> {
-  const script = entry.migration?.up;
-  if (!script) return undefined;
-  const { sql } = await script.load();
-  if (wantsNoTransaction(sql)) return 'no-transaction';
-  return (await managesOwnTransaction(sql)) ? 'unwrapped' : 'transaction';
+/** How each file will run (or ran): in a transaction, statement by statement, or as one unwrapped unit. */
+async function fileModes(entries: { migration?: { up?: { load(): Promise<{ sql: string }> } } }[]): Promise<(ExecutionMode | undefined)[]> {
+  // The scripts are read (or being read) already: one wait for all of them, then a plain loop.
+  const scripts = await Promise.all(entries.map((e) => e.migration?.up?.load()));
+  const modes: (ExecutionMode | undefined)[] = [];
+  for (const script of scripts) {
+    if (!script) modes.push(undefined);
+    else if (wantsNoTransaction(script.sql)) modes.push('no-transaction');
+    else modes.push((await managesOwnTransaction(script.sql)) ? 'unwrapped' : 'transaction');
+  }
+  return modes;
 }
 
 /** Version, dirty flag, counts, pending list and problems (`task migrate:status`). Reads only. */
@@ -55,8 +60,7 @@ export async function migrateStatus(settings: Settings, options: { source?: Migr
     const loaded = await loadState(session);
     const { state, classification } = loaded;
     const entries = classification.entries;
-    const modes: (ExecutionMode | undefined)[] = [];
-    for (const entry of entries) modes.push(await fileMode(entry));
+    const modes = await fileModes(entries);
     const migrations: StatusEntry[] = entries.map((e, i) => ({
       version: e.version, name: e.name, fileName: e.migration?.up?.fileName, state: e.state, appliedBy: e.appliedBy,
       appliedAt: e.record?.startedAt, current: e.current, mode: modes[i],

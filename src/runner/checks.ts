@@ -11,13 +11,14 @@ export interface ChecksumMismatch {
 
 /** Applied migrations whose file changed since tidemark applied (or bootstrapped) it. */
 export async function findChecksumMismatches(entries: ClassifiedMigration[]): Promise<ChecksumMismatch[]> {
-  // One file at a time: reads are synchronous anyway, and thousands of pending promises only cost memory.
+  const checked = entries.filter((e) => e.state === 'applied' && e.record?.checksum && e.migration?.up);
+  // Each script is read once and keeps its promise: one wait for all, then a plain loop.
+  const loaded = await Promise.all(checked.map((e) => e.migration!.up!.load()));
   const mismatches: ChecksumMismatch[] = [];
-  for (const e of entries) {
-    if (e.state !== 'applied' || !e.record?.checksum || !e.migration?.up) continue;
-    const { checksum } = await e.migration.up.load();
-    if (checksum !== e.record.checksum) mismatches.push({ version: e.version, fileName: e.migration.up.fileName, recorded: e.record.checksum, actual: checksum });
-  }
+  checked.forEach((e, i) => {
+    const recorded = e.record!.checksum!;
+    if (loaded[i].checksum !== recorded) mismatches.push({ version: e.version, fileName: e.migration!.up!.fileName, recorded, actual: loaded[i].checksum });
+  });
   return mismatches;
 }
 

@@ -15,7 +15,6 @@ export interface Session {
   client: pg.Client;
   tables: StateTables;
   source: MigrationSet;
-  lockKeys: bigint[];
 }
 
 export interface SessionOptions {
@@ -88,12 +87,12 @@ export async function withSession<T>(settings: Settings, options: SessionOptions
   let keys: bigint[] = [];
   try {
     const { tables, database } = await resolveTables(client, settings);
-    const lockKeys = migrationLockKeys(settings.database.urlPath, database, tables.schema, tables.table);
     if (options.lock) {
+      const lockKeys = migrationLockKeys(settings.database.urlPath, database, tables.schema, tables.table);
       await acquireLocks(client, lockKeys, { timeoutMs: settings.lockTimeoutMs, operation: `${options.operation}: take the migration lock`, onWait: options.onLockWait });
       keys = lockKeys;
     }
-    return await fn({ settings, client, tables, source, lockKeys });
+    return await fn({ settings, client, tables, source });
   } finally {
     done = true;
     await releaseLocks(client, keys).catch(() => undefined);

@@ -14,12 +14,33 @@ export const MAX_VERSION = 9223372036854775807n;
 
 export type ParseResult = { ok: true; value: ParsedFileName } | { ok: false; reason: 'no-match' | 'out-of-range' };
 
+const MAX_VERSION_DIGITS = MAX_VERSION.toString();
+
+/**
+ * A version's digits in canonical form (no leading zeros), which compare and
+ * key a map as strings: a directory of thousands of files is listed without
+ * a BigInt per file. Undefined when the version is beyond PostgreSQL's bigint.
+ */
+export function canonicalVersion(digits: string): string | undefined {
+  let start = 0;
+  while (start < digits.length - 1 && digits.charCodeAt(start) === 48) start++;
+  const canonical = start ? digits.slice(start) : digits;
+  const max = MAX_VERSION_DIGITS;
+  if (canonical.length > max.length || (canonical.length === max.length && canonical > max)) return undefined;
+  return canonical;
+}
+
+/** Orders canonical version strings numerically. */
+export function compareCanonicalVersions(a: string, b: string): number {
+  return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
+}
+
 export function parseMigrationFileName(fileName: string): ParseResult {
   const match = MIGRATION_FILE_PATTERN.exec(fileName);
   if (!match) return { ok: false, reason: 'no-match' };
-  const version = BigInt(match[1]);
-  if (version > MAX_VERSION) return { ok: false, reason: 'out-of-range' };
-  return { ok: true, value: { version, name: match[2], direction: match[3] as Direction } };
+  const canonical = canonicalVersion(match[1]);
+  if (canonical === undefined) return { ok: false, reason: 'out-of-range' };
+  return { ok: true, value: { version: BigInt(canonical), name: match[2], direction: match[3] as Direction } };
 }
 
 /**

@@ -4,6 +4,7 @@
  * `BEGIN ATOMIC ... END` bodies stay whole. The parser is loaded only for the
  * files that need it.
  */
+import { importExternal } from '../import-external.js';
 
 export interface SqlStatement {
   text: string;
@@ -20,7 +21,7 @@ export class SqlSyntaxError extends Error {
 type ParsedStatement = { stmt: Record<string, unknown>; stmt_location?: number; stmt_len?: number };
 
 async function parseStatements(sql: string): Promise<ParsedStatement[]> {
-  const { parse } = await import('libpg-query');
+  const { parse } = await importExternal<typeof import('libpg-query')>('libpg-query');
   try {
     const result = (await parse(sql)) as unknown as { stmts?: ParsedStatement[] };
     return result.stmts ?? [];

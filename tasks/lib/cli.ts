@@ -10,6 +10,7 @@ import { TidemarkError, formatError, isTidemarkError } from '../../src/errors.js
 import { maskSecrets } from '../../src/connection-string.js';
 import { closeConnectionsWithoutWaiting } from '../../src/connection-close.js';
 import { toJson } from './json.js';
+import { importExternal } from '../../src/import-external.js';
 
 export type Options = Record<string, unknown> & { json?: boolean; envFile?: string; dir?: string; table?: string; lockTimeout?: string; embedded?: boolean };
 
@@ -178,8 +179,17 @@ export function intOption(value: unknown, flag: string, min: number): number | u
  * When the body is done the process exits as soon as its output is flushed,
  * without waiting for database connections to wind down.
  */
+/** Errors of an output whose reader went away (`task migrate:status | head`). */
+const READER_GONE = new Set(['EPIPE', 'ERR_STREAM_DESTROYED']);
+
 export async function run(body: () => Promise<number | void>, json = process.argv.includes('--json')): Promise<void> {
   closeConnectionsWithoutWaiting();
+  // A closed pipe ends the output, not the work: a migration under way finishes and the command keeps its exit code.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (!READER_GONE.has(err.code ?? '')) throw err;
+    });
+  }
   try {
     const code = await body();
     if (typeof code === 'number') process.exitCode = code;
@@ -208,7 +218,7 @@ function asTidemarkError(err: unknown): TidemarkError | undefined {
 /** Asks on a terminal; in cron and CI (no TTY) the answer is no. */
 export async function confirm(question: string): Promise<boolean> {
   if (!process.stdin.isTTY || !process.stderr.isTTY) return false;
-  const { createInterface } = await import('node:readline/promises');
+  const { createInterface } = await importExternal<typeof import('node:readline/promises')>('node:readline/promises');
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
     return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
