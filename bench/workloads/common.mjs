@@ -4,6 +4,7 @@
 import { dbmateDir, nodePgMigrateDir, psqlScript, tidemarkDir } from '../lib/migrations.mjs';
 import { dbmate, nodePgMigrate, run as runCommand, tidemark } from '../lib/tools.mjs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /** Migration directories for n migrations, generated once per run of the harness. */
 export function sources(ctx, n) {
@@ -81,6 +82,38 @@ export const dbName = (caseId, contender) => `run_${caseId}_${contender}`.toLowe
  * A reference, not a contender: Node.js starting and exiting with no work
  * (`node -e 0`), the floor under any command written for Node.
  */
+/**
+ * bench/lib/node-pg-floor.cjs bundled as tidemark bundles its commands (one
+ * CommonJS file, pg with the same substitutions), built once per run: Node.js
+ * with the least a migration tool's `status` must do, started as cheaply.
+ */
+function nodePgFloorBundle(ctx) {
+  ctx.shared.nodePgFloor ??= (async () => {
+    const { build } = await import('esbuild');
+    const { nodeCryptoForScram, skipCloudflareProbe } = await import('../../scripts/esbuild-plugins.mjs');
+    const outfile = path.join(ctx.work, 'node-pg-floor.cjs');
+    const here = path.dirname(fileURLToPath(import.meta.url));
+    await build({ entryPoints: [path.join(here, '../lib/node-pg-floor.cjs')], outfile, bundle: true, platform: 'node', target: 'node20', format: 'cjs', plugins: [skipCloudflareProbe, nodeCryptoForScram], logLevel: 'warning' });
+    return outfile;
+  })();
+  return ctx.shared.nodePgFloor;
+}
+
+/** The floor under any Node.js migration command's `status`, on a database tidemark prepared. */
+export function nodePgFloor(caseId, n) {
+  return {
+    name: 'node + pg, one query (floor of a Node.js tool)',
+    role: 'reference',
+    prepare: async (ctx) => freshDatabase(ctx, dbName(caseId, 'nodepg'), await template(ctx, 'tidemark', n)),
+    run: async (ctx, db) => runCommand(process.execPath, [await nodePgFloorBundle(ctx)], db.url),
+    verify: async (ctx, db, result) => {
+      expectSuccess('node + pg', result);
+      if (result.stdout.trim() !== String(n)) throw new Error(`node + pg: expected version ${n}, got ${result.stdout.trim()}`);
+    },
+    cleanup: dropDatabase,
+  };
+}
+
 export function nodeStartup(caseId) {
   return {
     name: 'node -e 0 (Node.js start-up alone)',

@@ -1,6 +1,6 @@
 // W2: `migrate:status` with n applied migrations, cold CLI, against `dbmate status`.
 import { dbmate, tidemark } from '../lib/tools.mjs';
-import { dbName, dropDatabase, expectSuccess, nodeStartup, freshDatabase, sources, template } from './common.mjs';
+import { dbName, dropDatabase, expectSuccess, nodeStartup, nodePgFloor, freshDatabase, sources, template } from './common.mjs';
 import { ratioAtMost } from '../lib/targets.mjs';
 
 function statusContender(id, name, role, tool, status) {
@@ -25,13 +25,14 @@ export default function w2({ n, id = 'W2', series = 'W2', targets, withNpmBin = 
     title: `\`migrate:status\` with ${n.toLocaleString('en-US')} applied migrations (cold CLI)`,
     description: [
       'Each contender reads a fresh copy of a database in which the tool itself applied the same n migrations.',
-      `tidemark: \`node dist/tasks/migrate-status.js --dir …\`; dbmate: \`dbmate --no-dump-schema status\` through the Go binary${withNpmBin ? ', and, for reference, through the `dbmate` command that npm installs (`node_modules/.bin/dbmate`, a Node script that spawns the same binary), and `node -e 0`: Node.js starting and exiting with no work, the floor under any Node command' : ''}.`,
+      `tidemark: \`node dist/tasks/migrate-status.js --dir …\`; dbmate: \`dbmate --no-dump-schema status\` through the Go binary${withNpmBin ? ', and, for reference, through the `dbmate` command that npm installs (`node_modules/.bin/dbmate`, a Node script that spawns the same binary), `node -e 0`: Node.js starting and exiting with no work, and `node + pg`: a script that loads pg, connects, reads the version row and prints it, bundled as tidemark bundles its commands (without the code cache): the least any Node.js migration tool does' : ''}.`,
     ],
     contenders: [
       statusContender(id, 'tidemark', 'subject', 'tidemark', (url, src) => tidemark.status(url, src.tidemark)),
       statusContender(id, 'dbmate', 'peer', 'dbmate', (url, src) => dbmate.status(url, src.dbmate)),
       statusContender(id, 'dbmate (npm bin)', 'reference', 'dbmate', (url, src) => dbmate.status(url, src.dbmate, true)),
       nodeStartup(id),
+      nodePgFloor(id, n),
     ].filter((c) => withNpmBin || c.role !== 'reference'),
     targets: targets ?? [ratioAtMost('dbmate', 1.0)],
   };

@@ -1,6 +1,6 @@
 // W3: `migrate` with nothing pending (the common CI case), cold CLI.
 import { dbmate, nodePgMigrate, tidemark } from '../lib/tools.mjs';
-import { dbName, dropDatabase, expectSuccess, nodeStartup, expectTables, freshDatabase, sources, template } from './common.mjs';
+import { dbName, dropDatabase, expectSuccess, nodeStartup, nodePgFloor, expectTables, freshDatabase, sources, template } from './common.mjs';
 import { ratioAtMost } from '../lib/targets.mjs';
 
 function noopContender(id, name, role, tool, up) {
@@ -23,6 +23,7 @@ export default function w3({ n, id = 'W3', series = 'W3', withNodePgMigrate = tr
     noopContender(id, 'dbmate', 'peer', 'dbmate', (url, src) => dbmate.up(url, src.dbmate)),
     noopContender(id, 'dbmate (npm bin)', 'reference', 'dbmate', (url, src) => dbmate.up(url, src.dbmate, true)),
     nodeStartup(id),
+    nodePgFloor(id, n),
   ].filter((c) => withNpmBin || c.role !== 'reference');
   if (withNodePgMigrate) contenders.push(noopContender(id, 'node-pg-migrate', 'peer', 'node-pg-migrate', (url, src) => nodePgMigrate.up(url, src.nodePgMigrate)));
   return {
@@ -32,7 +33,7 @@ export default function w3({ n, id = 'W3', series = 'W3', withNodePgMigrate = tr
     title: `\`migrate\` with nothing pending, ${n.toLocaleString('en-US')} applied (cold CLI)`,
     description: [
       'Each contender runs its `up` on a fresh copy of a database in which it applied the same n migrations itself.',
-      `tidemark: \`node dist/tasks/migrate.js --dir …\`; dbmate: \`--no-dump-schema up\` through the Go binary${withNpmBin ? ' (and, for reference, the npm-installed `dbmate` command and `node -e 0`, Node.js start-up alone)' : ''}${withNodePgMigrate ? '; node-pg-migrate: `up`' : ''}.`,
+      `tidemark: \`node dist/tasks/migrate.js --dir …\`; dbmate: \`--no-dump-schema up\` through the Go binary${withNpmBin ? ' (and, for reference, the npm-installed `dbmate` command, `node -e 0`, Node.js start-up alone, and `node + pg`, a script that loads pg, connects, reads the version row and prints it, bundled as tidemark bundles its commands, without the code cache)' : ''}${withNodePgMigrate ? '; node-pg-migrate: `up`' : ''}.`,
     ],
     contenders,
     targets: targets ?? [ratioAtMost('dbmate', 1.0)],
