@@ -2,7 +2,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { TidemarkError } from './errors.js';
-import { parseDatabaseUrl, type DatabaseTarget } from './connection-string.js';
+import { DEFAULT_CONNECT_TIMEOUT_MS, parseDatabaseUrl, type DatabaseTarget } from './connection-string.js';
 import { readEmbeddedUrl } from './devdb/state.js';
 
 /** What a caller may pass; the CLI fills it from flags, the API from options. */
@@ -86,7 +86,7 @@ export function readEnvironment(input: Pick<ConfigInput, 'cwd' | 'env' | 'envFil
 export function loadSettings(input: ConfigInput = {}): Settings {
   const cwd = path.resolve(input.cwd ?? process.cwd());
   const env = readEnvironment({ ...input, cwd });
-  const database = parseDatabaseUrl(resolveDatabaseUrl(input, env, cwd));
+  const database = parseDatabaseUrl(resolveDatabaseUrl(input, env, cwd), { connectTimeoutMs: connectTimeoutFrom(env) });
   const migrationsDir = path.resolve(cwd, input.migrationsDir ?? env.MIGRATIONS_DIR ?? 'migrations');
   const migrationsTable = resolveTable(input.migrationsTable ?? env.MIGRATIONS_TABLE, database);
   const lockTimeoutMs = parseDuration(input.lockTimeout ?? env.TIDEMARK_LOCK_TIMEOUT, DEFAULT_LOCK_TIMEOUT_MS, '--lock-timeout');
@@ -102,6 +102,11 @@ function loadChoreSettings(input: ConfigInput, env: Record<string, string | unde
     backfillLockTimeoutMs: parseDuration(input.backfillLockTimeout ?? env.TIDEMARK_BACKFILL_LOCK_TIMEOUT, DEFAULT_BACKFILL_LOCK_TIMEOUT_MS, 'TIDEMARK_BACKFILL_LOCK_TIMEOUT'),
     backfillStatementTimeoutMs: parseDuration(input.backfillStatementTimeout ?? env.TIDEMARK_BACKFILL_STATEMENT_TIMEOUT, DEFAULT_BACKFILL_STATEMENT_TIMEOUT_MS, 'TIDEMARK_BACKFILL_STATEMENT_TIMEOUT'),
   };
+}
+
+/** TIDEMARK_CONNECT_TIMEOUT, for URLs that do not set `connect_timeout` themselves. */
+export function connectTimeoutFrom(env: Record<string, string | undefined>): number {
+  return parseDuration(env.TIDEMARK_CONNECT_TIMEOUT, DEFAULT_CONNECT_TIMEOUT_MS, 'TIDEMARK_CONNECT_TIMEOUT');
 }
 
 /** `pg_trgm, citext` or `pg_trgm citext` → the names. */

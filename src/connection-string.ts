@@ -19,7 +19,15 @@ export interface DatabaseTarget {
   user: string;
   /** Kept apart so that it can be masked anywhere it might surface. */
   password?: string;
+  /**
+   * How long a connection may take to be ready for queries: `connect_timeout`
+   * in the URL (seconds, as libpq reads it), else TIDEMARK_CONNECT_TIMEOUT,
+   * else 10 s. 0 waits without limit, as in libpq.
+   */
+  connectTimeoutMs: number;
 }
+
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 
 const SCHEMES = new Set(['postgres:', 'postgresql:']);
 
@@ -46,7 +54,7 @@ function invalidUrl(url: string, cause: string): TidemarkError {
  * that it accepts silently (any scheme, no host). golang-migrate's `x-` query
  * parameters are read and kept away from the server.
  */
-export function parseDatabaseUrl(url: string): DatabaseTarget {
+export function parseDatabaseUrl(url: string, defaults: { connectTimeoutMs?: number } = {}): DatabaseTarget {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -64,6 +72,8 @@ export function parseDatabaseUrl(url: string): DatabaseTarget {
   }
   // lib/pq (and so golang-migrate) gives sslmode its libpq meaning; so do we.
   if (parsed.searchParams.has('sslmode') && !parsed.searchParams.has('uselibpqcompat')) parsed.searchParams.set('uselibpqcompat', 'true');
+  const connectTimeoutMs = urlConnectTimeout(url, parsed.searchParams.get('connect_timeout')) ?? defaults.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+  parsed.searchParams.delete('connect_timeout');
   const options = parseConnectionString(parsed.toString()) as Record<string, unknown>;
   const client = toClientConfig(options);
   const database = String(options.database ?? '');
@@ -78,7 +88,17 @@ export function parseDatabaseUrl(url: string): DatabaseTarget {
     port: Number(client.port ?? 5432),
     user: String(client.user ?? ''),
     password: typeof client.password === 'string' && client.password !== '' ? client.password : undefined,
+    connectTimeoutMs,
   };
+}
+
+/** libpq's connect_timeout: whole seconds; 0 or less waits forever; 1 counts as 2 (libpq's minimum). */
+function urlConnectTimeout(url: string, value: string | null): number | undefined {
+  if (value === null) return undefined;
+  if (!/^-?\d+$/.test(value.trim())) throw invalidUrl(url, `connect_timeout "${value}" is not a whole number of seconds`);
+  const seconds = Number(value.trim());
+  if (seconds <= 0) return 0;
+  return Math.max(seconds, 2) * 1000;
 }
 
 function toClientConfig(options: Record<string, unknown>): ClientConfig {

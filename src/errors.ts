@@ -47,6 +47,7 @@ export const ERROR_CODES = {
   BACKFILL_NAME_INVALID: 'usage',
   BACKFILL_CREATE_FAILED: 'failure',
   PSQL_NOT_FOUND: 'failure',
+  INTERRUPTED: 'interrupted',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -84,9 +85,15 @@ export class TidemarkError extends Error {
     return new TidemarkError(this.code, this.message, { operation: this.operation, cause: this.reason, hint, data: this.data }, { cause: this.cause });
   }
 
-  /** 2 for usage and configuration errors, 1 for failures. */
+  /**
+   * 2 for usage and configuration errors, 1 for failures; an interruption
+   * exits as a shell reports the signal that caused it (130 for SIGINT, 143
+   * for SIGTERM).
+   */
   get exitCode(): number {
-    return ERROR_CODES[this.code] === 'usage' ? 2 : 1;
+    const kind = ERROR_CODES[this.code];
+    if (kind === 'interrupted') return this.data?.signal === 'SIGINT' ? 130 : 143;
+    return kind === 'usage' ? 2 : 1;
   }
 
   toJSON(): Record<string, unknown> {
@@ -116,6 +123,21 @@ export function formatError(err: TidemarkError): string {
 function indentBlock(label: string, text: string): string[] {
   const [first, ...rest] = text.split('\n');
   return [`  ${label}: ${first}`, ...rest.map((line) => `    ${line}`)];
+}
+
+/**
+ * The error for work stopped by SIGINT or SIGTERM: `state` says, in plain
+ * words, what the database (or the backup directory) holds now.
+ */
+export function interruptedError(signal: string | undefined, operation: string, state: string, data: Record<string, unknown> = {}): TidemarkError {
+  const name = signal === 'SIGINT' ? 'SIGINT' : 'SIGTERM';
+  return new TidemarkError('INTERRUPTED', `interrupted by ${name}`, { operation, cause: `interrupted: ${state}`, data: { ...data, signal: name } });
+}
+
+/** The signal an AbortSignal was aborted for, when its reason names one. */
+export function abortSignalName(signal: AbortSignal | undefined): string | undefined {
+  const reason: unknown = signal?.reason;
+  return typeof reason === 'string' && /^SIG[A-Z]+$/.test(reason) ? reason : undefined;
 }
 
 /** A short plain-words description of any thrown value. */

@@ -5,7 +5,7 @@ import { parseDatabaseUrl, type DatabaseTarget } from '../connection-string.js';
 import { TidemarkError } from '../errors.js';
 import { readEmbeddedUrl } from '../devdb/state.js';
 import { toolHostFromEnv, type ToolHost } from '../pgtools/exec.js';
-import { isTrue, configError } from '../config.js';
+import { isTrue, configError, connectTimeoutFrom } from '../config.js';
 
 /** Everything the backup commands need, validated once. */
 export interface BackupSettings {
@@ -37,7 +37,7 @@ export function loadBackupSettings(input: BackupConfigInput = {}): BackupSetting
   if (!url && input.requireDatabase) {
     throw configError('read DATABASE_URL', 'DATABASE_URL is not set (neither in the environment nor in .env)', 'set DATABASE_URL=postgres://user:password@host:5432/dbname, or use --embedded after `task db:start`');
   }
-  const database = url ? parseDatabaseUrl(url) : undefined;
+  const database = url ? parseDatabaseUrl(url, { connectTimeoutMs: connectTimeoutFrom(env) }) : undefined;
   if (env.PG_BIN_DIR && !existsSync(env.PG_BIN_DIR)) throw configError('read PG_BIN_DIR', `${env.PG_BIN_DIR} does not exist`);
   return { cwd, env, dir, dirConfigured: !!configured, database, host: toolHostFromEnv(env), migrationsTable: env.MIGRATIONS_TABLE || database?.migrationsTable || 'schema_migrations' };
 }

@@ -3,7 +3,7 @@ import pg from 'pg';
 import type { DatabaseTarget } from '../connection-string.js';
 import { maskSecrets } from '../connection-string.js';
 import { TidemarkError } from '../errors.js';
-import { describePgError } from '../pg-errors.js';
+import { connect } from '../db/connect.js';
 import { connectionArgs, prepareTool, spawnTool, type ToolHost } from '../pgtools/exec.js';
 
 const FIELD = '\x1f';
@@ -27,16 +27,7 @@ export async function querySql(target: DatabaseTarget, host: ToolHost, sql: stri
 }
 
 async function queryLocal(target: DatabaseTarget, sql: string, database: string, operation: string): Promise<string[][]> {
-  const client = new pg.Client({ ...target.client, database, application_name: target.client.application_name ?? 'tidemark' });
-  client.on('error', () => undefined);
-  try {
-    await client.connect();
-  } catch (err) {
-    throw new TidemarkError('MIGRATION_INIT_FAILED', 'cannot connect to the database', {
-      operation: `${operation}: connect to ${target.redacted}`, cause: maskSecrets(describePgError(err), [target.password]),
-      hint: 'check DATABASE_URL and that the server is running',
-    }, { cause: err });
-  }
+  const client = await connect(target, { operation, database, hint: 'check DATABASE_URL and that the server is running' });
   try {
     const result = await client.query({ text: sql, rowMode: 'array' });
     return result.rows.map((row: unknown[]) => row.map((v) => (v === null ? '' : String(v))));

@@ -1,5 +1,6 @@
 import { closeConnection } from '../connection-close.js';
-import pg from 'pg';
+import type pg from 'pg';
+import { newClient } from '../db/connect.js';
 import type { Settings } from '../config.js';
 import { maskSecrets } from '../connection-string.js';
 import { describePgError, isPgError } from '../pg-errors.js';
@@ -28,13 +29,8 @@ export function isTransientConnectError(err: unknown): boolean {
 }
 
 async function attempt(settings: Settings, timeoutMs: number): Promise<pg.Client> {
-  const config = settings.database.client;
-  const client = new pg.Client({
-    ...config,
-    application_name: config.application_name ?? 'tidemark',
-    connectionTimeoutMillis: Math.max(1, Math.round(timeoutMs)),
-  });
-  client.on('error', () => undefined);
+  // Each attempt is bounded by what is left of the wait, not by the configured connect timeout.
+  const client = newClient({ ...settings.database, connectTimeoutMs: Math.max(1, Math.round(timeoutMs)) });
   try {
     await client.connect();
     return client;

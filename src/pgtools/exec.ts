@@ -32,7 +32,7 @@ export interface PreparedCommand {
 }
 
 // libpq reads these from the environment; only their names ever reach an argv.
-const FORWARDED = ['PGPASSWORD', 'PGSSLMODE', 'PGAPPNAME', 'PGOPTIONS'];
+const FORWARDED = ['PGPASSWORD', 'PGSSLMODE', 'PGAPPNAME', 'PGOPTIONS', 'PGCONNECT_TIMEOUT'];
 
 function escapePassfileField(value: string): string {
   return value.replace(/\\/g, '\\\\').replace(/:/g, '\\:');
@@ -44,6 +44,8 @@ function libpqEnv(target: DatabaseTarget): Record<string, string> {
   const sslmode = url.searchParams.get('sslmode');
   if (sslmode) env.PGSSLMODE = sslmode;
   if (target.client.options) env.PGOPTIONS = String(target.client.options);
+  // libpq counts whole seconds; 0 (no limit) is left to libpq's own default.
+  if (target.connectTimeoutMs > 0) env.PGCONNECT_TIMEOUT = String(Math.max(2, Math.ceil(target.connectTimeoutMs / 1000)));
   return env;
 }
 

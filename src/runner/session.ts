@@ -1,9 +1,8 @@
 import { closeConnection } from '../connection-close.js';
-import pg from 'pg';
+import type pg from 'pg';
+import { connect } from '../db/connect.js';
 import type { Settings } from '../config.js';
 import { TidemarkError } from '../errors.js';
-import { maskSecrets } from '../connection-string.js';
-import { describePgError } from '../pg-errors.js';
 import { readAhead, readMigrationDir, type MigrationSet, type MigrationScript } from '../source/index.js';
 import { migrationLockKeys } from '../state/lock-key.js';
 import { acquireLocks, releaseLocks, type LockHolder } from '../state/lock.js';
@@ -30,21 +29,7 @@ export interface SessionOptions {
 }
 
 export async function connectClient(settings: Settings, operation: string): Promise<pg.Client> {
-  const config = settings.database.client;
-  const client = new pg.Client({ ...config, application_name: config.application_name ?? 'tidemark' });
-  // A connection that dies later surfaces through the failing query; this keeps it from crashing the process.
-  client.on('error', () => undefined);
-  try {
-    await client.connect();
-  } catch (err) {
-    await closeConnection(client);
-    throw new TidemarkError('MIGRATION_INIT_FAILED', 'cannot connect to the database', {
-      operation: `${operation}: connect to ${settings.database.redacted}`,
-      cause: maskSecrets(describePgError(err), [settings.database.password]),
-      hint: 'check DATABASE_URL (host, port, user, password, database) and that the server is running',
-    }, { cause: err });
-  }
-  return client;
+  return connect(settings.database, { operation });
 }
 
 async function resolveTables(client: pg.Client, settings: Settings): Promise<{ tables: StateTables; database: string }> {
