@@ -129,8 +129,8 @@ exec "${realBin()}/$tool" "\${args[@]}"\n`);
   }
 
   it.each([
-    ['PG_CONTAINER', { PG_CONTAINER: 'musehub_postgres' }, /^exec -i -e PGPASSWORD -e PGSSLMODE -e PGAPPNAME musehub_postgres pg_dump /m],
-    ['PG_COMPOSE_SERVICE', { PG_COMPOSE_SERVICE: 'db', PG_COMPOSE_FILE: 'deploy/compose.yml' }, /^compose -f deploy\/compose\.yml exec -T -e PGPASSWORD -e PGSSLMODE -e PGAPPNAME db pg_dump /m],
+    ['PG_CONTAINER', { PG_CONTAINER: 'musehub_postgres' }, /^exec -i -e PGPASSWORD -e PGSSLMODE -e PGAPPNAME -e PGCONNECT_TIMEOUT musehub_postgres pg_dump /m],
+    ['PG_COMPOSE_SERVICE', { PG_COMPOSE_SERVICE: 'db', PG_COMPOSE_FILE: 'deploy/compose.yml' }, /^compose -f deploy\/compose\.yml exec -T -e PGPASSWORD -e PGSSLMODE -e PGAPPNAME -e PGCONNECT_TIMEOUT db pg_dump /m],
   ])('backup and restore through %s: streamed over stdio, password only by name', async (_label, containerEnv, expected) => {
     const docker = await fakeDocker();
     const dir = await tempDir('container-backups');

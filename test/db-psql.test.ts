@@ -64,7 +64,7 @@ describe('db:psql', () => {
     const result = await runCli('db:psql', ['-X', '-A', '-t', '-c', 'SELECT current_database()'], { env });
     expect(result, result.stderr).toMatchObject({ code: 0, stdout: `${db.name}\n` });
     const recorded = await readFile(log, 'utf8');
-    expect(recorded.split('\n')[0]).toBe(`exec -i -e PGPASSWORD -e PGAPPNAME app-db psql -U postgres -d ${db.name} -X -A -t -c SELECT current_database()`);
+    expect(recorded.split('\n')[0]).toBe(`exec -i -e PGPASSWORD -e PGAPPNAME -e PGCONNECT_TIMEOUT app-db psql -U postgres -d ${db.name} -X -A -t -c SELECT current_database()`);
     expect(recorded).toContain('PGPASSWORD=');
     expect(recorded.split('\n')[0]).not.toContain(password);
   });
@@ -77,7 +77,7 @@ describe('db:psql', () => {
     // `script` runs the command on a pseudo-terminal, as from a person's shell.
     await promisify(execFile)('script', ['-qec', command, '/dev/null'], { env });
     const recorded = await readFile(log, 'utf8');
-    expect(recorded.split('\n')[0]).toMatch(/^exec -i -t -e PGPASSWORD -e PGAPPNAME app-db psql -U postgres /);
+    expect(recorded.split('\n')[0]).toMatch(/^exec -i -t -e PGPASSWORD -e PGAPPNAME -e PGCONNECT_TIMEOUT app-db psql -U postgres /);
     expect(recorded.split('\n')[0]).not.toContain(password);
   });
 
