@@ -3,7 +3,7 @@ import { migrate, type MigrateOptions } from './commands/migrate.js';
 import { inlineMigrations, type InlineMigration } from './source/index.js';
 import type { RunReport } from './runner/run.js';
 
-export interface AutoMigrateOptions extends ConfigInput, Pick<MigrateOptions, 'onEvent' | 'allowOutOfOrder' | 'ignoreChecksums'> {
+export interface AutoMigrateOptions extends ConfigInput, Pick<MigrateOptions, 'onEvent' | 'allowOutOfOrder' | 'ignoreChecksums' | 'signal'> {
   /** The app's prefix: `HOLOMUSH` reads HOLOMUSH_DB_AUTO_MIGRATE. Default TIDEMARK. */
   envPrefix?: string;
   /** Migrations bundled into the app; without it, the directory is read. */
@@ -22,6 +22,6 @@ export async function autoMigrate(options: AutoMigrateOptions = {}): Promise<Aut
   if (isFalse(env[variable])) return { skipped: true, reason: `${variable}=${env[variable]}` };
   const settings = loadSettings({ ...options, env });
   const source = options.migrations ? inlineMigrations(options.migrations) : undefined;
-  const report = await migrate(settings, { source, onEvent: options.onEvent, allowOutOfOrder: options.allowOutOfOrder, ignoreChecksums: options.ignoreChecksums });
+  const report = await migrate(settings, { source, onEvent: options.onEvent, allowOutOfOrder: options.allowOutOfOrder, ignoreChecksums: options.ignoreChecksums, signal: options.signal });
   return { skipped: false, ...report };
 }

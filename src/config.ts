@@ -43,6 +43,8 @@ export interface Settings {
   migrationsDir: string;
   migrationsTable: TableName;
   lockTimeoutMs: number;
+  /** How often a running migration that waits for a lock says so (TIDEMARK_LOCK_REPORT_INTERVAL); 0 never. */
+  lockReportIntervalMs: number;
   chores: ChoreSettings;
 }
 
@@ -62,6 +64,7 @@ export interface ServerVersion {
 }
 
 export const DEFAULT_LOCK_TIMEOUT_MS = 15_000;
+export const DEFAULT_LOCK_REPORT_INTERVAL_MS = 5_000;
 export const DEFAULT_BACKFILL_LOCK_TIMEOUT_MS = 5_000;
 export const DEFAULT_BACKFILL_STATEMENT_TIMEOUT_MS = 60_000;
 
@@ -90,7 +93,8 @@ export function loadSettings(input: ConfigInput = {}): Settings {
   const migrationsDir = path.resolve(cwd, input.migrationsDir ?? env.MIGRATIONS_DIR ?? 'migrations');
   const migrationsTable = resolveTable(input.migrationsTable ?? env.MIGRATIONS_TABLE, database);
   const lockTimeoutMs = parseDuration(input.lockTimeout ?? env.TIDEMARK_LOCK_TIMEOUT, DEFAULT_LOCK_TIMEOUT_MS, '--lock-timeout');
-  return { cwd, env, database, migrationsDir, migrationsTable, lockTimeoutMs, chores: loadChoreSettings(input, env, cwd) };
+  const lockReportIntervalMs = parseDuration(env.TIDEMARK_LOCK_REPORT_INTERVAL, DEFAULT_LOCK_REPORT_INTERVAL_MS, 'TIDEMARK_LOCK_REPORT_INTERVAL');
+  return { cwd, env, database, migrationsDir, migrationsTable, lockTimeoutMs, lockReportIntervalMs, chores: loadChoreSettings(input, env, cwd) };
 }
 
 function loadChoreSettings(input: ConfigInput, env: Record<string, string | undefined>, cwd: string): ChoreSettings {

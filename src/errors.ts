@@ -47,6 +47,7 @@ export const ERROR_CODES = {
   BACKFILL_NAME_INVALID: 'usage',
   BACKFILL_CREATE_FAILED: 'failure',
   PSQL_NOT_FOUND: 'failure',
+  CONNECTION_LOST: 'failure',
   INTERRUPTED: 'interrupted',
 } as const;
 

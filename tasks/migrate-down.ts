@@ -2,7 +2,8 @@ import { migrateDown } from '../src/commands/down.js';
 import { parseVersionArgument } from '../src/source/parse.js';
 import { invalidVersion } from '../src/commands/force.js';
 import { command, confirm, intOption, out, parse, run, settings, usageError, withDatabaseOptions } from './lib/cli.js';
-import { printDownSummary, printDryRun, printEvent } from './lib/format.js';
+import { printDownSummary, printDryRun } from './lib/format.js';
+import { interruptibleRun } from './lib/migration-run.js';
 
 const cli = withDatabaseOptions(command('migrate:down', 'migrate:down [N] [--to V] [--all --yes] [--dry-run [--sql]]', 'Roll back one migration, N migrations, down to version V, or all.'))
   .option('--to <version>', 'roll back to this version (0 for none)', { type: [String] })
@@ -20,8 +21,9 @@ void run(async () => {
   const to = toText === undefined ? undefined : parseVersionArgument(toText);
   if (toText !== undefined && to === undefined) throw invalidVersion('read --to', toText, 'a whole number from 0 to 9223372036854775807');
   const yes = !!options.yes || (!!options.all && !options.dryRun && (await confirm('Roll back ALL migrations? This drops what they created.')));
+  const { signal, onEvent } = interruptibleRun(!options.json);
   const report = await migrateDown(settings(options), {
-    count, to, all: !!options.all, yes, dryRun: !!options.dryRun, sql: !!options.sql, onEvent: options.json ? undefined : printEvent,
+    count, to, all: !!options.all, yes, dryRun: !!options.dryRun, sql: !!options.sql, onEvent, signal,
   });
   if (options.json) out.json(report);
   else if (report.dryRun) printDryRun(report, 'roll back');

@@ -2,7 +2,8 @@ import { migrateGoto } from '../src/commands/goto.js';
 import { invalidVersion } from '../src/commands/force.js';
 import { parseVersionArgument } from '../src/source/parse.js';
 import { command, out, parse, run, settings, usageError, withDatabaseOptions } from './lib/cli.js';
-import { printDownSummary, printDryRun, printEvent, printUpSummary } from './lib/format.js';
+import { printDownSummary, printDryRun, printUpSummary } from './lib/format.js';
+import { interruptibleRun } from './lib/migration-run.js';
 
 const cli = withDatabaseOptions(command('migrate:goto', 'migrate:goto V [--dry-run]', 'Migrate up or down to exactly version V (an existing version, or 0).'))
   .option('--dry-run', 'list what would run and change nothing')
@@ -13,7 +14,8 @@ void run(async () => {
   if (args.length !== 1) throw usageError('read the command line', 'give exactly one version', 'task migrate:goto -- 7');
   const version = parseVersionArgument(args[0]);
   if (version === undefined) throw invalidVersion('read the version', args[0], 'a whole number from 0 to 9223372036854775807');
-  const report = await migrateGoto(settings(options), version, { dryRun: !!options.dryRun, sql: !!options.sql, onEvent: options.json ? undefined : printEvent });
+  const { signal, onEvent } = interruptibleRun(!options.json);
+  const report = await migrateGoto(settings(options), version, { dryRun: !!options.dryRun, sql: !!options.sql, onEvent, signal });
   if (options.json) out.json(report);
   else if (report.dryRun) printDryRun(report, 'run');
   else if (report.steps[0]?.direction === 'down') printDownSummary(report);

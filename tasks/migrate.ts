@@ -1,6 +1,7 @@
 import { migrate } from '../src/commands/migrate.js';
 import { command, intOption, out, parse, run, settings, withDatabaseOptions } from './lib/cli.js';
-import { printDryRun, printEvent, printUpSummary } from './lib/format.js';
+import { printDryRun, printUpSummary } from './lib/format.js';
+import { interruptibleRun } from './lib/migration-run.js';
 
 const cli = withDatabaseOptions(command('migrate', 'migrate [--steps N] [--dry-run [--sql]]', 'Apply pending migrations in version order.'))
   .option('--steps <n>', 'apply at most N migrations')
@@ -11,13 +12,15 @@ const cli = withDatabaseOptions(command('migrate', 'migrate [--steps N] [--dry-r
 
 void run(async () => {
   const { options } = parse(cli);
+  const { signal, onEvent } = interruptibleRun(!options.json);
   const report = await migrate(settings(options), {
     steps: intOption(options.steps, '--steps', 1),
     dryRun: !!options.dryRun,
     sql: !!options.sql,
     allowOutOfOrder: !!options.allowOutOfOrder,
     ignoreChecksums: !!options.ignoreChecksums,
-    onEvent: options.json ? undefined : printEvent,
+    onEvent,
+    signal,
   });
   if (options.json) out.json(report);
   else if (report.dryRun) printDryRun(report, 'apply');

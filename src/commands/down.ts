@@ -49,6 +49,6 @@ export async function migrateDown(settings: Settings, options: DownOptions = {})
   if (options.count !== undefined && (!Number.isInteger(options.count) || options.count < 1)) {
     throw new TidemarkError('INVALID_ARGUMENT', 'invalid step count', { operation, cause: `"${options.count}" is not a positive whole number` });
   }
-  return withSession(settings, { source: options.source, lock: !options.dryRun, operation, onLockWait: (holder) => options.onEvent?.({ type: 'lock-wait', holder }) },
+  return withSession(settings, { source: options.source, lock: !options.dryRun, operation, onLockWait: (holder) => options.onEvent?.({ type: 'lock-wait', holder }), signal: options.signal },
     (session) => applyDown(session, downTarget(session, options), options, operation));
 }

@@ -9,7 +9,7 @@ import { applyUp, type MigrateOptions } from './migrate.js';
 /** Up or down to exactly `version`, which must be a migration's version, or 0 for none (`task migrate:goto`). */
 export async function migrateGoto(settings: Settings, version: bigint, options: Omit<MigrateOptions, 'steps' | 'target'> = {}): Promise<RunReport> {
   const operation = `go to version ${version}`;
-  return withSession(settings, { source: options.source, lock: !options.dryRun, operation, onLockWait: (holder) => options.onEvent?.({ type: 'lock-wait', holder }) }, async (session) => {
+  return withSession(settings, { source: options.source, lock: !options.dryRun, operation, onLockWait: (holder) => options.onEvent?.({ type: 'lock-wait', holder }), signal: options.signal }, async (session) => {
     const exists = session.source.migrations.some((m) => m.version === version);
     if (!exists && version !== 0n) {
       throw new TidemarkError('INVALID_VERSION', 'no such migration', {

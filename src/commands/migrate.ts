@@ -45,6 +45,6 @@ export async function applyUp(session: Session, options: MigrateOptions, operati
 /** Applies pending migrations in version order under the migration lock (`task migrate`). */
 export async function migrate(settings: Settings, options: MigrateOptions = {}): Promise<RunReport> {
   const operation = options.dryRun ? 'plan pending migrations' : 'apply pending migrations';
-  return withSession(settings, { source: options.source, lock: !options.dryRun, operation, readUpFiles: !options.ignoreChecksums, onLockWait: (holder) => options.onEvent?.({ type: 'lock-wait', holder }) },
+  return withSession(settings, { source: options.source, lock: !options.dryRun, operation, readUpFiles: !options.ignoreChecksums, onLockWait: (holder) => options.onEvent?.({ type: 'lock-wait', holder }), signal: options.signal },
     (session) => applyUp(session, options, operation));
 }

@@ -1,10 +1,15 @@
-import type pg from 'pg';
-import { TidemarkError } from '../errors.js';
+import { TidemarkError, abortSignalName, interruptedError } from '../errors.js';
+import { isConnectionLost } from '../db/connect.js';
 import { describePgError, isPgError, type SqlContext } from '../pg-errors.js';
 import { insertHistorySql, type ExecutionMode } from '../state/history.js';
-import { setVersionSql, type StateTables } from '../state/tables.js';
+import { setVersionSql } from '../state/tables.js';
 import { managesOwnTransaction, splitStatements, SqlSyntaxError, wantsNoTransaction } from '../sql/split.js';
+import { cancellableQuery, isOurCancel, StoppedBeforeSendingError } from './cancel.js';
+import { locateWithoutPosition } from './locate.js';
+import { watchLockWaits, type LockWait } from './lock-watch.js';
 import type { Step } from './plan.js';
+import { stateAfterLoss } from './reconnect.js';
+import type { Session } from './session.js';
 
 export interface StepResult {
   step: Step;
@@ -12,131 +17,157 @@ export interface StepResult {
   durationMs: number;
 }
 
-export interface ExecutionTarget {
-  client: pg.Client;
-  tables: StateTables;
+/** One step's surroundings: the session it runs in, the run's interrupt, who hears about lock waits. */
+export interface StepContext {
+  session: Session;
+  signal?: AbortSignal;
+  onLockWait?: (wait: LockWait) => void;
 }
 
 const BEGIN = 'BEGIN;\n';
 // PostgreSQL refuses some statements inside a transaction block (CREATE INDEX CONCURRENTLY, VACUUM...).
 const ACTIVE_SQL_TRANSACTION = '25001';
+/**
+ * Each migration starts from the connection's own settings, as if it ran
+ * alone: what one sets with SET (search_path, statement_timeout, a role) is
+ * undone before the next. Inside the migration's transaction this takes
+ * effect with its COMMIT, like SET LOCAL.
+ */
+const RESET_SESSION = 'RESET ALL;\nRESET ROLE;\nRESET SESSION AUTHORIZATION';
 
 export function describeStep(step: Step): string {
   const verb = step.direction === 'up' ? 'apply' : 'roll back';
   return `${verb} migration ${step.version} (${step.script.fileName})`;
 }
 
-function versionLabel(version: bigint | null): string {
+export function versionLabel(version: bigint | null): string {
   return version === null ? 'none' : String(version);
 }
 
-function stepError(step: Step, cause: string, dirtyAt: bigint | null | undefined, err?: unknown): TidemarkError {
-  const dirty = dirtyAt !== undefined;
-  const hint = dirty
-    ? `the database is now dirty at version ${versionLabel(dirtyAt)}: nothing after the failed statement ran. Repair the schema by hand, then mark the real state with \`task migrate:force -- ${step.direction === 'up' ? versionLabel(step.fromVersion ?? -1n) : step.version}\` (before this migration) or \`-- ${versionLabel(dirtyAt ?? -1n)}\` (after it)`
-    : `nothing was changed: the transaction was rolled back and the database is still at version ${versionLabel(step.fromVersion)}, not dirty`;
+function stepError(step: Step, cause: string, hint: string, err?: unknown, data: Record<string, unknown> = {}): TidemarkError {
   return new TidemarkError(step.direction === 'up' ? 'MIGRATION_UP_FAILED' : 'MIGRATION_DOWN_FAILED', 'migration failed', {
-    operation: describeStep(step),
-    cause,
-    hint,
-    data: { version: step.version.toString(), file: step.script.fileName, dirty },
+    operation: describeStep(step), cause, hint, data: { version: step.version.toString(), file: step.script.fileName, ...data },
   }, { cause: err });
 }
 
-function versionAndHistorySql(target: ExecutionTarget, step: Step, mode: ExecutionMode, checksum: string, durationMs: number | 'transaction'): string {
-  const parts = step.outOfOrder ? [] : [setVersionSql(target.tables, step.toVersion, false)];
-  parts.push(insertHistorySql(target.tables, {
+function rolledBackHint(step: Step): string {
+  return `nothing was changed: the transaction was rolled back and the database is still at version ${versionLabel(step.fromVersion)}, not dirty`;
+}
+
+function dirtyHint(step: Step, dirtyAt: bigint | null): string {
+  const before = step.direction === 'up' ? versionLabel(step.fromVersion ?? -1n) : String(step.version);
+  return `the database is now dirty at version ${versionLabel(dirtyAt)}: nothing after the failed statement ran. Repair the schema by hand, then mark the real state with \`task migrate:force -- ${before}\` (before this migration) or \`-- ${versionLabel(dirtyAt ?? -1n)}\` (after it)`;
+}
+
+function versionAndHistorySql(ctx: StepContext, step: Step, mode: ExecutionMode, checksum: string, durationMs: number | 'transaction'): string {
+  const { tables } = ctx.session;
+  const parts = step.outOfOrder ? [] : [setVersionSql(tables, step.toVersion, false)];
+  parts.push(insertHistorySql(tables, {
     version: step.version, name: step.name, direction: step.direction, fromVersion: step.fromVersion, toVersion: step.toVersion, checksum, mode, durationMs,
   }));
   return parts.join(';\n');
 }
 
-/** The file, its version row and its history row: one transaction, one round trip. */
-async function runInTransaction(target: ExecutionTarget, step: Step, sql: string, checksum: string): Promise<'done' | 'needs-unwrapped'> {
-  const text = `${BEGIN}${sql}\n;\n${versionAndHistorySql(target, step, 'transaction', checksum, 'transaction')};\nCOMMIT;`;
+/** A failure of the connection itself: the state is read again on a new connection and reported. */
+async function lostConnection(ctx: StepContext, step: Step, err: unknown): Promise<TidemarkError> {
+  const state = await stateAfterLoss(ctx.session, step);
+  return stepError(step, `the connection to the server was lost: ${describePgError(err)}`, `after reconnecting: ${state}`, err, { connectionLost: true });
+}
+
+/** The run was interrupted while this step ran; the state is read again, on a new connection if need be. */
+async function interrupted(ctx: StepContext, step: Step, detail: string): Promise<TidemarkError> {
+  await ctx.session.client.query('ROLLBACK').catch(() => undefined);
+  const state = await stateAfterLoss(ctx.session, step, 3_000);
+  return interruptedError(abortSignalName(ctx.signal), describeStep(step), `${detail}; ${state}`, { version: step.version.toString() });
+}
+
+async function describeFailure(err: unknown, sql: string): Promise<string> {
+  if (!isPgError(err) || err.position) return describePgError(err, { sql, offset: BEGIN.length });
+  const { context, candidateLines } = await locateWithoutPosition(sql, err.message);
+  const text = describePgError(err, context);
+  return candidateLines ? `${text}\nPostgreSQL gave no position; the statements naming it start at line${candidateLines.length > 1 ? 's' : ''} ${candidateLines.join(', ')}` : text;
+}
+
+/** The file, a reset of session settings, its version row and its history row: one transaction, one round trip. */
+async function runInTransaction(ctx: StepContext, step: Step, sql: string, checksum: string): Promise<'done' | 'needs-unwrapped'> {
+  const text = `${BEGIN}${sql}\n;\n${RESET_SESSION};\n${versionAndHistorySql(ctx, step, 'transaction', checksum, 'transaction')};\nCOMMIT;`;
   try {
-    await target.client.query(text);
+    await cancellableQuery({ client: ctx.session.client, database: ctx.session.settings.database, signal: ctx.signal }, text);
     return 'done';
   } catch (err) {
-    await target.client.query('ROLLBACK').catch(() => undefined);
+    if (isOurCancel(err, ctx.signal)) throw await interrupted(ctx, step, `migration ${step.version} (${step.script.fileName}) was cancelled on the server`);
+    if (isConnectionLost(err)) throw await lostConnection(ctx, step, err);
+    await ctx.session.client.query('ROLLBACK').catch(() => undefined);
     if (isPgError(err) && err.code === ACTIVE_SQL_TRANSACTION) return 'needs-unwrapped';
-    const ctx: SqlContext = isPgError(err) && !err.position ? await locateFailure(target.client, sql) : { sql, offset: BEGIN.length };
-    throw stepError(step, describePgError(err, ctx), undefined, err);
+    throw stepError(step, await describeFailure(err, sql), rolledBackHint(step), err, { dirty: false });
   }
 }
 
-const DIAGNOSIS_TIMEOUT = '10s';
-
-/**
- * PostgreSQL gives no position for errors such as "relation already exists".
- * To name the line, the file's statements are replayed one by one in a
- * transaction that is always rolled back, until one fails. Costs a second run
- * of the file, and only when a migration has already failed.
- */
-async function locateFailure(client: pg.Client, sql: string): Promise<SqlContext> {
-  const statements = await splitStatements(sql).catch(() => []);
-  if (statements.length <= 1) return statements.length ? { sql: statements[0].text, firstLine: statements[0].line } : { sql };
-  try {
-    await client.query(`BEGIN; SET LOCAL statement_timeout = '${DIAGNOSIS_TIMEOUT}'`);
-    for (const statement of statements) {
-      try {
-        await client.query(statement.text);
-      } catch (err) {
-        // A statement cut short by the timeout is not the one that failed.
-        return isPgError(err) && err.code === '57014' ? { sql } : { sql: statement.text, firstLine: statement.line };
-      }
-    }
-    return { sql };
-  } finally {
-    await client.query('ROLLBACK').catch(() => undefined);
-  }
-}
-
-async function markDirty(target: ExecutionTarget, step: Step): Promise<bigint | null> {
+async function markDirty(ctx: StepContext, step: Step): Promise<bigint | null> {
   const dirtyAt = step.outOfOrder ? step.fromVersion : step.toVersion;
-  await target.client.query(`${BEGIN}${setVersionSql(target.tables, dirtyAt, true)};\nCOMMIT;`);
+  await ctx.session.client.query(`${BEGIN}${setVersionSql(ctx.session.tables, dirtyAt, true)};\nCOMMIT;`);
   return dirtyAt;
 }
 
-/** golang-migrate's protocol for what cannot be wrapped: mark dirty, run, clear dirty. */
-async function runWithDirtyProtocol(target: ExecutionTarget, step: Step, mode: ExecutionMode, checksum: string, run: () => Promise<void>): Promise<void> {
-  const dirtyAt = await markDirty(target, step).catch((err) => {
-    throw stepError(step, `cannot mark the version dirty before running: ${describePgError(err)}`, undefined, err);
+/** Statements of a run outside a transaction, counted, so that a failure can say how many stay applied. */
+interface PartialRun {
+  done: number;
+  total: number;
+}
+
+function doneText(progress: PartialRun): string {
+  if (progress.total === 1) return progress.done ? 'the file ran' : 'the file did not complete';
+  if (progress.done === 0) return `no statement of ${progress.total} ran to completion`;
+  return `statement${progress.done === 1 ? ' 1' : `s 1-${progress.done}`} of ${progress.total} ran and stay${progress.done === 1 ? 's' : ''} applied`;
+}
+
+/** golang-migrate's protocol for what cannot be wrapped: mark dirty, run, reset the session, clear dirty. */
+async function runWithDirtyProtocol(ctx: StepContext, step: Step, mode: ExecutionMode, checksum: string, run: (progress: PartialRun) => Promise<void>): Promise<void> {
+  const dirtyAt = await markDirty(ctx, step).catch(async (err) => {
+    if (isConnectionLost(err)) throw await lostConnection(ctx, step, err);
+    throw stepError(step, `cannot mark the version dirty before running: ${describePgError(err)}`, rolledBackHint(step), err);
   });
   const started = performance.now();
+  const progress: PartialRun = { done: 0, total: 1 };
   try {
-    await run();
+    await run(progress);
+    await ctx.session.client.query(`${RESET_SESSION};\n${BEGIN}${versionAndHistorySql(ctx, step, mode, checksum, performance.now() - started)};\nCOMMIT;`);
   } catch (err) {
-    await target.client.query('ROLLBACK').catch(() => undefined);
-    if (err instanceof StatementError) throw stepError(step, err.message, dirtyAt, err.cause);
-    throw stepError(step, describePgError(err), dirtyAt, err);
+    if (isOurCancel(err, ctx.signal)) throw await interrupted(ctx, step, `migration ${step.version} (${step.script.fileName}, ${mode}) was cancelled: ${doneText(progress)}`);
+    if (isConnectionLost(err)) throw await lostConnection(ctx, step, err);
+    await ctx.session.client.query('ROLLBACK').catch(() => undefined);
+    const cause = err instanceof StatementError ? err.message : `${describePgError(err)}\n${doneText(progress)}`;
+    throw stepError(step, cause, dirtyHint(step, dirtyAt), err instanceof StatementError ? err.cause : err, { dirty: true });
   }
-  const durationMs = performance.now() - started;
-  await target.client.query(`${BEGIN}${versionAndHistorySql(target, step, mode, checksum, durationMs)};\nCOMMIT;`).catch((err) => {
-    throw stepError(step, `the migration ran, but recording it failed: ${describePgError(err)}`, dirtyAt, err);
-  });
 }
 
 class StatementError extends Error {}
 
-async function runStatements(client: pg.Client, sql: string, step: Step): Promise<() => Promise<void>> {
-  let statements;
+async function splitOrRefuse(sql: string, step: Step) {
   try {
-    statements = await splitStatements(sql);
+    return await splitStatements(sql);
   } catch (err) {
     if (err instanceof SqlSyntaxError) {
-      throw stepError(step, `${err.message}${err.line ? ` (line ${err.line})` : ''}; nothing was run`, undefined, err);
+      throw stepError(step, `${err.message}${err.line ? ` (line ${err.line})` : ''}; nothing was run`, rolledBackHint(step), err);
     }
     throw err;
   }
-  return async () => {
+}
+
+async function runStatements(ctx: StepContext, sql: string, step: Step): Promise<(progress: PartialRun) => Promise<void>> {
+  const statements = await splitOrRefuse(sql, step);
+  return async (progress) => {
+    progress.total = statements.length;
     for (const [index, statement] of statements.entries()) {
+      // An interrupt between two statements stops before the next one.
+      if (ctx.signal?.aborted) throw new StoppedBeforeSendingError();
       try {
-        await client.query(statement.text);
+        await cancellableQuery({ client: ctx.session.client, database: ctx.session.settings.database, signal: ctx.signal }, statement.text);
+        progress.done = index + 1;
       } catch (err) {
-        const ctx: SqlContext = { sql: statement.text, firstLine: statement.line };
-        const done = index === 0 ? 'no statement before it ran' : index === 1 ? 'statement 1 ran and stays applied' : `statements 1-${index} ran and stay applied`;
-        throw new StatementError(`statement ${index + 1} of ${statements.length}: ${describePgError(err, ctx)}\n${done}`, { cause: err });
+        if (isOurCancel(err, ctx.signal) || isConnectionLost(err)) throw err;
+        const context: SqlContext = { sql: statement.text, firstLine: statement.line };
+        throw new StatementError(`statement ${index + 1} of ${statements.length}: ${describePgError(err, context)}\n${doneText(progress)}`, { cause: err });
       }
     }
   };
@@ -148,31 +179,39 @@ async function runStatements(client: pg.Client, sql: string, step: Step): Promis
  * runs it; several statements need the no-transaction marker, since sent as
  * one unit they would fail the same way.
  */
-async function needsUnwrapped(target: ExecutionTarget, step: Step, sql: string, checksum: string): Promise<boolean> {
-  if ((await runInTransaction(target, step, sql, checksum)) === 'done') return false;
+async function runTransactionalOrRefuse(ctx: StepContext, step: Step, sql: string, checksum: string): Promise<'done' | 'unwrap'> {
+  if ((await runInTransaction(ctx, step, sql, checksum)) === 'done') return 'done';
   const statements = await splitStatements(sql).catch(() => []);
   if (statements.length > 1) {
     throw stepError(step, `a statement in this file cannot run inside a transaction block (SQLSTATE ${ACTIVE_SQL_TRANSACTION}), and the file has ${statements.length} statements`,
-      undefined).withHint(`nothing was changed. Put \`-- tidemark:no-transaction\` on the first line of ${step.script.fileName} to run its statements one by one`);
+      `nothing was changed. Put \`-- tidemark:no-transaction\` on the first line of ${step.script.fileName} to run its statements one by one`);
   }
-  return true;
+  return 'unwrap';
 }
 
-export async function executeStep(target: ExecutionTarget, step: Step): Promise<StepResult> {
+async function runStep(ctx: StepContext, step: Step, sql: string, checksum: string): Promise<ExecutionMode> {
+  if (wantsNoTransaction(sql)) {
+    await runWithDirtyProtocol(ctx, step, 'no-transaction', checksum, await runStatements(ctx, sql, step));
+    return 'no-transaction';
+  }
+  if (!(await managesOwnTransaction(sql)) && (await runTransactionalOrRefuse(ctx, step, sql, checksum)) === 'done') return 'transaction';
+  await runWithDirtyProtocol(ctx, step, 'unwrapped', checksum, async (progress) => {
+    await cancellableQuery({ client: ctx.session.client, database: ctx.session.settings.database, signal: ctx.signal }, sql);
+    progress.done = 1;
+  });
+  return 'unwrapped';
+}
+
+export async function executeStep(ctx: StepContext, step: Step): Promise<StepResult> {
   const { sql, checksum } = await step.script.load();
   const started = performance.now();
-  let mode: ExecutionMode;
-  if (wantsNoTransaction(sql)) {
-    mode = 'no-transaction';
-    const run = await runStatements(target.client, sql, step);
-    await runWithDirtyProtocol(target, step, mode, checksum, run);
-  } else if (await managesOwnTransaction(sql) || (await needsUnwrapped(target, step, sql, checksum))) {
-    mode = 'unwrapped';
-    await runWithDirtyProtocol(target, step, mode, checksum, async () => {
-      await target.client.query(sql);
-    });
-  } else {
-    mode = 'transaction';
+  const stopWatching = ctx.onLockWait
+    ? watchLockWaits(ctx.session.settings.database, ctx.session.client, ctx.session.settings.lockReportIntervalMs, ctx.onLockWait)
+    : async () => undefined;
+  try {
+    const mode = await runStep(ctx, step, sql, checksum);
+    return { step, mode, durationMs: performance.now() - started };
+  } finally {
+    await stopWatching();
   }
-  return { step, mode, durationMs: performance.now() - started };
 }

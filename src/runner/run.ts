@@ -1,5 +1,7 @@
+import { abortSignalName, interruptedError } from '../errors.js';
 import type { LockHolder } from '../state/lock.js';
-import { executeStep, type StepResult } from './execute.js';
+import { executeStep, versionLabel, type StepResult } from './execute.js';
+import type { LockWait } from './lock-watch.js';
 import type { Step } from './plan.js';
 import type { Session } from './session.js';
 
@@ -7,6 +9,8 @@ export type MigrationEvent =
   | { type: 'migrating'; step: Step; index: number; total: number }
   | { type: 'migrated'; step: Step; result: StepResult; index: number; total: number }
   | { type: 'lock-wait'; holder: LockHolder | undefined }
+  /** A running migration waits for a lock that other sessions hold; repeated while it waits. */
+  | { type: 'blocked'; step: Step; wait: LockWait }
   | { type: 'warning'; message: string };
 
 export type EventListener = (event: MigrationEvent) => void;
@@ -47,6 +51,16 @@ export interface RunOptions {
   /** With dryRun: include each file's SQL. */
   sql?: boolean;
   onEvent?: EventListener;
+  /** Aborting cancels the migration running on the server and stops the run (see README, Interrupts). */
+  signal?: AbortSignal;
+}
+
+/** The interrupt came between two migrations: the ones before stay applied, nothing of the next one ran. */
+function stoppedBetweenSteps(signal: AbortSignal, steps: Step[], index: number) {
+  const at = index === 0 ? steps[0].fromVersion : steps[index - 1].toVersion;
+  const done = index === 0 ? 'nothing was changed' : `${index} of ${steps.length} migrations ran and stay applied`;
+  return interruptedError(abortSignalName(signal), `stop before migration ${steps[index].version}`,
+    `${done}; the database is at version ${versionLabel(at)}, not dirty; ${steps.length - index} not run`);
 }
 
 /** Runs the steps in order, stopping at the first failure (earlier steps stay applied). */
@@ -61,9 +75,11 @@ export async function runSteps(session: Session, steps: Step[], current: bigint 
   // Every file is read before the first one runs: an unreadable file stops the run before it changes anything.
   for (const step of steps) await step.script.load();
   const reports: StepReport[] = [];
+  const onLockWait = options.onEvent && ((step: Step) => (wait: LockWait) => options.onEvent!({ type: 'blocked', step, wait }));
   for (const [index, step] of steps.entries()) {
+    if (options.signal?.aborted) throw stoppedBetweenSteps(options.signal, steps, index);
     options.onEvent?.({ type: 'migrating', step, index, total: steps.length });
-    const result = await executeStep(session, step);
+    const result = await executeStep({ session, signal: options.signal, onLockWait: onLockWait?.(step) }, step);
     reports.push(stepReport(step, result));
     options.onEvent?.({ type: 'migrated', step, result, index, total: steps.length });
   }

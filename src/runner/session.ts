@@ -1,8 +1,9 @@
 import { closeConnection } from '../connection-close.js';
 import type pg from 'pg';
-import { connect } from '../db/connect.js';
+import { connect, isConnectionLost } from '../db/connect.js';
+import { describePgError } from '../pg-errors.js';
 import type { Settings } from '../config.js';
-import { TidemarkError } from '../errors.js';
+import { TidemarkError, abortSignalName, interruptedError } from '../errors.js';
 import { readAhead, readMigrationDir, type MigrationSet, type MigrationScript } from '../source/index.js';
 import { migrationLockKeys } from '../state/lock-key.js';
 import { acquireLocks, releaseLocks, type LockHolder } from '../state/lock.js';
@@ -26,6 +27,8 @@ export interface SessionOptions {
   onLockWait?: (holder: LockHolder | undefined) => void;
   /** The command will read every up file (checksums, modes): start reading them while the connection is set up. */
   readUpFiles?: boolean;
+  /** Aborting before the work starts (while connecting or waiting for the lock) ends the session with nothing changed. */
+  signal?: AbortSignal;
 }
 
 export async function connectClient(settings: Settings, operation: string): Promise<pg.Client> {
@@ -46,6 +49,35 @@ async function resolveTables(client: pg.Client, settings: Settings): Promise<{ t
   return { tables: stateTables(schema, settings.migrationsTable.table), database };
 }
 
+/** A connection attempt that an interrupt abandons: nothing has been changed yet. */
+async function untilAborted(connecting: Promise<pg.Client>, options: SessionOptions): Promise<pg.Client> {
+  const { signal } = options;
+  if (!signal) return connecting;
+  const stopped = () => interruptedError(abortSignalName(signal), options.operation, 'nothing was changed: the run stopped while connecting');
+  let onAbort = () => undefined as void;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(stopped());
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([connecting, aborted]);
+  } catch (err) {
+    connecting.then(closeConnection, () => undefined);
+    throw err;
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
+}
+
+/** A connection that died between statements (not under a migration, which says more) is still a coded error. */
+function asCodedLoss(err: unknown, operation: string): unknown {
+  if (err instanceof TidemarkError || !isConnectionLost(err)) return err;
+  return new TidemarkError('CONNECTION_LOST', 'the connection to the server was lost', {
+    operation, cause: describePgError(err), hint: 'nothing was being written when it was lost; run the command again once the server is back',
+  }, { cause: err });
+}
+
 export async function withSession<T>(settings: Settings, options: SessionOptions, fn: (session: Session) => Promise<T>): Promise<T> {
   // The connection is started first: while the server forks a backend and
   // authenticates, the directory is listed and files are read.
@@ -64,7 +96,7 @@ export async function withSession<T>(settings: Settings, options: SessionOptions
   }
   let client: pg.Client;
   try {
-    client = await connecting;
+    client = await untilAborted(connecting, options);
   } catch (err) {
     done = true;
     throw err;
@@ -74,10 +106,13 @@ export async function withSession<T>(settings: Settings, options: SessionOptions
     const { tables, database } = await resolveTables(client, settings);
     if (options.lock) {
       const lockKeys = migrationLockKeys(settings.database.urlPath, database, tables.schema, tables.table);
-      await acquireLocks(client, lockKeys, { timeoutMs: settings.lockTimeoutMs, operation: `${options.operation}: take the migration lock`, onWait: options.onLockWait });
+      const lockOptions = { timeoutMs: settings.lockTimeoutMs, operation: `${options.operation}: take the migration lock`, onWait: options.onLockWait, signal: options.signal };
+      await acquireLocks(client, lockKeys, lockOptions);
       keys = lockKeys;
     }
     return await fn({ settings, client, tables, source });
+  } catch (err) {
+    throw asCodedLoss(err, options.operation);
   } finally {
     done = true;
     await releaseLocks(client, keys).catch(() => undefined);

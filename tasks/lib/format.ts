@@ -3,6 +3,8 @@ import type { MigrationEvent, RunReport, StepReport } from '../../src/runner/run
 import type { StatusReport } from '../../src/commands/status.js';
 import type { HistoryReport } from '../../src/commands/history.js';
 import { describeHolder } from '../../src/state/lock.js';
+import type { BlockingSession, LockWait } from '../../src/runner/lock-watch.js';
+import type { Step } from '../../src/runner/plan.js';
 import { out } from './cli.js';
 
 export const versionText = (v: bigint | null | undefined): string => (v === null || v === undefined ? 'none' : String(v));
@@ -19,6 +21,7 @@ function stepLabel(step: Pick<StepReport, 'version' | 'name' | 'fileName'>): str
 /** Progress lines as migrations run; the same for a terminal and a log file. */
 export function printEvent(event: MigrationEvent): void {
   if (event.type === 'lock-wait') out.warn(`waiting for the migration lock, ${describeHolder(event.holder)}`);
+  else if (event.type === 'blocked') out.warn(describeLockWait(event.step, event.wait));
   else if (event.type === 'warning') out.warn(`warning: ${event.message}`);
   else if (event.type === 'migrated') {
     const { step, result } = event;
@@ -26,6 +29,20 @@ export function printEvent(event: MigrationEvent): void {
     const mode = result.mode === 'transaction' ? '' : `, ${result.mode}`;
     out.line(`  ${verb} ${step.version} ${step.name} (${step.script.fileName}) in ${ms(result.durationMs)}${mode}`);
   }
+}
+
+function describeBlocker(holder: BlockingSession): string {
+  const app = holder.application ? `"${holder.application}"` : 'no application_name';
+  const since = holder.since ? ` since ${holder.since.toISOString()}` : '';
+  const query = holder.query ? `: ${holder.query.replace(/\s+/g, ' ').slice(0, 120)}` : '';
+  return `pid ${holder.pid} (${app}, user ${holder.user}${holder.clientAddress ? ` from ${holder.clientAddress}` : ''}), ${holder.state ?? 'unknown state'}${since}${query}`;
+}
+
+/** A migration waits for a lock: which, for how long, held by whom; meanwhile its queued lock blocks others too. */
+export function describeLockWait(step: Step, wait: LockWait): string {
+  const what = wait.mode ? `${wait.mode}${wait.relation ? ` on ${wait.relation}` : ''}` : 'a lock';
+  const by = wait.holders.map(describeBlocker).join('; ');
+  return `  migration ${step.version} has waited ${ms(wait.waitedMs)} for ${what}, held by ${by} (queries on that table queue behind it)`;
 }
 
 export function printDryRun(report: RunReport, verb: string): void {
