@@ -1,7 +1,7 @@
-// `npm run bench [-- --quick] [--out FILE] [--only W1,W2] [--findings FILE] [--no-build]`:
+// `npm run bench [-- --quick | --smoke] [--out FILE] [--only W1,W2] [--findings FILE] [--no-build]`:
 // starts its own PostgreSQL 18, runs every workload with tidemark and its
 // peers in alternation, and writes a Markdown report (bench/RESULTS.md; in
-// quick mode bench/work/RESULTS-quick.md, which git ignores).
+// quick or smoke mode bench/work/RESULTS-MODE.md, which git ignores).
 import { parseArgs } from 'node:util';
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
@@ -19,14 +19,15 @@ import { plan } from './workloads/index.mjs';
 const { values: args } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
+    smoke: { type: 'boolean', default: false },
     out: { type: 'string' },
     only: { type: 'string' },
     findings: { type: 'string' },
     'no-build': { type: 'boolean', default: false },
   },
 });
-const mode = args.quick ? 'quick' : 'full';
-const out = path.resolve(args.out ?? path.join(ROOT, mode === 'quick' ? 'bench/work/RESULTS-quick.md' : 'bench/RESULTS.md'));
+const mode = args.smoke ? 'smoke' : args.quick ? 'quick' : 'full';
+const out = path.resolve(args.out ?? path.join(ROOT, mode === 'full' ? 'bench/RESULTS.md' : `bench/work/RESULTS-${mode}.md`));
 const log = (line) => process.stderr.write(`${line}\n`);
 
 function newestMtime(dir) {
@@ -57,9 +58,11 @@ const startedAt = new Date();
 const psql = await findPsql();
 log(psql ? `psql: ${psql.path} (${psql.version})` : 'psql not found: the floor is not measured');
 log('starting PostgreSQL 18');
-const server = await startServer(path.join(runDir, 'pg'));
+// A smoke run measures nothing: its servers skip the disk flushes that make each run's checkpoint slow.
+const settings = mode === 'smoke' ? { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' } : undefined;
+const server = await startServer(path.join(runDir, 'pg'), { settings });
 // The server for the backup workloads starts only if one of them runs.
-const backup = backupServer(path.join(runDir, 'pg-backup'), log);
+const backup = backupServer(path.join(runDir, 'pg-backup'), log, settings);
 const stop = () => Promise.all([server.stop(), backup.stop()].map((p) => p.catch(() => undefined))).then(() => rm(runDir, { recursive: true, force: true }));
 process.once('SIGINT', () => stop().then(() => process.exit(130)));
 

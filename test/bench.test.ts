@@ -22,14 +22,14 @@ function sections(report: string): Map<string, string> {
 }
 
 describe('benchmark harness', () => {
-  // Runs the quick mode once so that the harness cannot rot; numbers are never checked here.
-  it('quick mode writes a report with a row for every workload and contender', async () => {
+  // A smoke run (tiny sizes, one round) so that the harness cannot rot; numbers are never checked here.
+  it('a smoke run writes a report with a row for every workload and contender', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'tidemark-bench-'));
     try {
       const out = path.join(dir, 'RESULTS.md');
-      await exec(process.execPath, ['bench/run.mjs', '--quick', '--no-build', '--out', out], { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 });
+      await exec(process.execPath, ['bench/run.mjs', '--smoke', '--no-build', '--out', out], { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 });
       const bySection = sections(await readFile(out, 'utf8'));
-      const planned = plan('quick') as PlannedWorkload[];
+      const planned = plan('smoke') as PlannedWorkload[];
       // Migrations (W1-W3, W7), backup and restore (W4, W5, against the Debian server) and backfills (W6).
       expect(planned.map((p) => p.workload.id)).toEqual(expect.arrayContaining(['W1', 'W2', 'W3', 'W4', 'W5-jobs1', 'W5-jobs4', 'W6-batch1000', 'W6-batch10000']));
       for (const { workload } of planned) {

@@ -30,7 +30,7 @@ function clientVersion(binDir, tool) {
  * A lazily started server: `get()` starts it once (in `root`) and resolves with
  * the server handle, which also carries `binDir` (server and client tools).
  */
-export function backupServer(root, log) {
+export function backupServer(root, log, settings) {
   let started;
   return {
     get() {
@@ -40,7 +40,7 @@ export function backupServer(root, log) {
           throw new Error(`the backup workloads need a PostgreSQL server and its pg_dump/pg_restore under ${BASE}/*/bin (Debian: apt-get install postgresql)`);
         }
         log(`starting PostgreSQL from ${binDir} for the backup workloads`);
-        const server = await startServer(root, { binDir });
+        const server = await startServer(root, { binDir, settings });
         server.binDir = binDir;
         server.clientVersions = Object.fromEntries(CLIENTS.map((tool) => [tool, clientVersion(binDir, tool)]));
         return server;

@@ -56,7 +56,7 @@ function growthSection(results) {
 export function renderReport({ mode, startedAt, durationMs, machine, versions, results, findings, method = [] }) {
   const lines = [
     '# Benchmark results', '',
-    `Produced by \`npm run bench${mode === 'quick' ? ' -- --quick' : ''}\` on ${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC in ${seconds(durationMs)} (${mode} mode). Numbers from different runs or machines are not comparable; the ratios within one run are the result.`, '',
+    `Produced by \`npm run bench${mode === 'full' ? '' : ` -- --${mode}`}\` on ${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC in ${seconds(durationMs)} (${mode} mode). Numbers from different runs or machines are not comparable; the ratios within one run are the result.`, '',
     '## Machine', '',
     table(['CPU', 'cores', 'memory', 'OS'], [[machine.cpu, machine.cores, machine.memory, machine.os]]), '',
     '## Versions', '',

@@ -10,7 +10,7 @@ import { internals } from './internals.mjs';
  * Starts a fresh cluster in `root`; returns a handle to create and drop
  * databases. `binDir` chooses other server binaries than the embedded ones.
  */
-export async function startServer(root, { binDir: otherBinDir } = {}) {
+export async function startServer(root, { binDir: otherBinDir, settings } = {}) {
   const devdb = await internals();
   await rm(root, { recursive: true, force: true });
   await mkdir(root, { recursive: true });
@@ -24,6 +24,7 @@ export async function startServer(root, { binDir: otherBinDir } = {}) {
     user: 'postgres',
     password: `bench-${Math.random().toString(36).slice(2)}`,
     logFile: path.join(root, 'postgres.log'),
+    settings,
   };
   await devdb.initCluster(opts);
   await devdb.startCluster(opts);
