@@ -100,10 +100,12 @@ function syntaxError(sql: string, error: { message: string; cursor?: number }): 
   // The parser gives a 0-based byte offset; positions in messages count characters from 1.
   const before = error.cursor === undefined ? undefined : Buffer.from(sql, 'utf8').subarray(0, error.cursor).toString('utf8');
   const pos = before === undefined ? undefined : positionInText(Array.from(before).length + 1, { sql });
-  const cause = pos ? [`${error.message} (line ${pos.line})`, `  ${pos.lineText}`, `  ${' '.repeat(pos.column - 1)}^`].join('\n') : error.message;
+  const cause = pos
+    ? [`${error.message} (line ${pos.line})`, `  ${pos.lineText}`, `  ${' '.repeat(pos.column - 1)}^`].join('\n')
+    : error.message;
   return new TidemarkError('QUERY_FAILED', 'the query failed', {
     operation: 'check the statement before running it read-only', cause,
-    hint: 'nothing was run: a read-only query runs only once PostgreSQL\'s parser (version 18, built into tidemark) accepts it; '
+    hint: 'nothing was run: a read-only query runs only once the PostgreSQL parser built into tidemark accepts it; '
       + 'with --write the server parses it itself',
   });
 }
@@ -137,21 +139,26 @@ export async function runQuery(settings: Settings, sql: string, options: QueryOp
 }
 
 function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw interruptedError(abortSignalName(signal), 'run the query', 'the statement was not sent; nothing was changed');
+  if (!signal?.aborted) return;
+  throw interruptedError(abortSignalName(signal), 'run the query', 'the statement was not sent; nothing was changed');
 }
 
-async function runStatement(target: DatabaseTarget, client: pg.Client, sql: string, readOnly: boolean, signal?: AbortSignal): Promise<QueryResult> {
+async function runStatement(
+  target: DatabaseTarget, client: pg.Client, sql: string, readOnly: boolean, signal?: AbortSignal,
+): Promise<QueryResult> {
   const watch = cancelOnAbort(target, client, signal);
   try {
-    // The read-only transaction is the second wall, for what the parse tree cannot show (a user's function that writes).
-    // It is never committed: closing the connection ends it.
+    // The second wall, for what no parse tree shows (a user's function that
+    // writes). It is never committed: closing the connection ends it.
     if (readOnly) await client.query('BEGIN READ ONLY');
     throwIfAborted(signal);
     const result = await client.query({ text: sql, rowMode: 'array', types: AS_TEXT });
     return {
       command: result.command,
       rowCount: result.rowCount,
-      columns: (result.fields ?? []).map((f) => ({ name: f.name, typeId: f.dataTypeID, numeric: NUMERIC_TYPES.has(f.dataTypeID) })),
+      columns: (result.fields ?? []).map((f) => ({
+        name: f.name, typeId: f.dataTypeID, numeric: NUMERIC_TYPES.has(f.dataTypeID),
+      })),
       rows: result.rows as (string | null)[][],
       readOnly,
     };
@@ -168,7 +175,9 @@ async function runStatement(target: DatabaseTarget, client: pg.Client, sql: stri
  * CancelRequest) and, if it has not ended within CANCEL_WAIT_MS, cuts the
  * connection so that the command need not wait for a server that does not answer.
  */
-function cancelOnAbort(target: DatabaseTarget, client: pg.Client, signal: AbortSignal | undefined): { cut(): boolean; stop(): void } {
+function cancelOnAbort(
+  target: DatabaseTarget, client: pg.Client, signal: AbortSignal | undefined,
+): { cut(): boolean; stop(): void } {
   let timer: NodeJS.Timeout | undefined;
   let cut = false;
   const onAbort = () => {
@@ -196,10 +205,13 @@ function interruption(err: unknown, signal: AbortSignal, readOnly: boolean, cut:
 
 function interruptedState(err: unknown, readOnly: boolean, cut: boolean): string | undefined {
   if (isPgError(err) && err.code === QUERY_CANCELED) {
-    return readOnly ? 'the statement was cancelled; nothing was changed' : 'the statement was cancelled on the server and rolled back; nothing was changed';
+    return readOnly
+      ? 'the statement was cancelled; nothing was changed'
+      : 'the statement was cancelled on the server and rolled back; nothing was changed';
   }
   if (!cut && !isConnectionLost(err)) return undefined;
-  const how = cut ? `the server did not end the statement within ${CANCEL_WAIT_MS / 1000} s of the cancel request, so the connection was closed`
+  const how = cut
+    ? `the server did not end the statement within ${CANCEL_WAIT_MS / 1000} s of the cancel request, so the connection was closed`
     : 'the connection was lost while the statement was being cancelled';
   return readOnly ? `${how}; the statement ran in a read-only transaction: nothing was changed`
     : `${how}; the statement may still run to its end on the server, and its change would then be committed: check the data`;

@@ -128,7 +128,8 @@ function nodeRefusal(type: string, body: ParseNode): Refusal | undefined {
   if (body.intoClause) return { refused: 'SELECT … INTO', reason: 'creates a table' };
   const locking = body.lockingClause as { LockingClause: { strength: string } }[] | undefined;
   if (locking?.length) {
-    return { refused: `SELECT … ${LOCK_STRENGTHS[locking[0].LockingClause.strength] ?? 'FOR UPDATE/SHARE'}`, reason: 'locks rows' };
+    const strength = LOCK_STRENGTHS[locking[0].LockingClause.strength] ?? 'FOR UPDATE/SHARE';
+    return { refused: `SELECT … ${strength}`, reason: 'locks rows' };
   }
   return undefined;
 }
@@ -166,10 +167,14 @@ interface FunctionRule {
 // case whatever the schema: a function of the same name in another schema
 // is refused too (it cannot be vetted either).
 const DENIED_FUNCTIONS: FunctionRule[] = [
-  { names: /^(pg_read_file|pg_read_binary_file|pg_ls_\w+|pg_stat_file|pg_file_\w+|pg_logdir_ls|pg_current_logfile)$/, reason: 'reads or writes files on the database server' },
+  {
+    names: /^(pg_read_file|pg_read_binary_file|pg_ls_\w+|pg_stat_file|pg_file_\w+|pg_logdir_ls|pg_current_logfile)$/,
+    reason: 'reads or writes files on the database server',
+  },
   { names: /^(pg_terminate_backend|pg_cancel_backend|pg_signal_backend|pg_log_backend_memory_contexts)$/, reason: 'signals another server process' },
   {
-    names: /^(pg_reload_conf|set_config|pg_rotate_logfile\w*|pg_promote|pg_switch_wal|pg_create_restore_point|pg_(start|stop)_backup|pg_backup_(start|stop)|pg_wal_replay_(pause|resume)|pg_stat_reset\w*)$/,
+    names: new RegExp('^(pg_reload_conf|set_config|pg_rotate_logfile\\w*|pg_promote|pg_switch_wal|pg_create_restore_point'
+      + '|pg_(start|stop)_backup|pg_backup_(start|stop)|pg_wal_replay_(pause|resume)|pg_stat_reset\\w*)$'),
     reason: "changes the server's configuration or state",
   },
   { names: /^(lo_\w+|loread|lowrite)$/, reason: 'reads or writes large objects' },
@@ -177,7 +182,10 @@ const DENIED_FUNCTIONS: FunctionRule[] = [
   { names: /^(nextval|setval)$/, reason: 'advances or sets a sequence, which no rollback undoes' },
   { names: /^pg_notify$/, reason: 'sends a notification to listening sessions' },
   { names: /^(dblink\w*|postgres_fdw_\w+)$/, reason: 'reaches another database or server' },
-  { names: /^(query_to_xml\w*|cursor_to_xml\w*|ts_stat|ts_rewrite|crosstab\d*|connectby)$/, reason: 'runs SQL given as text, which cannot be checked' },
+  {
+    names: /^(query_to_xml\w*|cursor_to_xml\w*|ts_stat|ts_rewrite|crosstab\d*|connectby)$/,
+    reason: 'runs SQL given as text, which cannot be checked',
+  },
   { names: /^(brin_summarize_\w+|brin_desummarize_range|gin_clean_pending_list)$/, reason: 'changes an index' },
   { names: /^(txid_current|pg_current_xact_id)$/, reason: 'assigns a transaction ID' },
   { names: /^binary_upgrade_\w+$/, reason: 'writes the system catalogs (it is for pg_upgrade)' },
