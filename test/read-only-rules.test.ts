@@ -92,6 +92,8 @@ describe('statements refused without --write', () => {
     ['EXPLAIN (ANALYZE on) SELECT 1', 'EXPLAIN ANALYZE', 'runs the statement it explains'],
     ['EXPLAIN (ANALYZE 1) SELECT 1', 'EXPLAIN ANALYZE', 'runs the statement it explains'],
     ['explain analyze verbose select 1', 'EXPLAIN ANALYZE', 'runs the statement it explains'],
+    ['EXPLAIN ANALYSE SELECT 1', 'EXPLAIN ANALYZE', 'runs the statement it explains'],
+    ['EXPLAIN (ANALYSE) SELECT 1', 'EXPLAIN ANALYZE', 'runs the statement it explains'],
   ])('%s', async (sql, refused, reason) => {
     expect(await verdict(sql)).toEqual({ refused, reason });
   });

@@ -44,7 +44,7 @@ const FALSE_WORDS = new Set(['false', 'off', 'no', '0']);
 
 function explainAnalyzes(explain: ParseNode): boolean {
   const options = (explain.options ?? []) as { DefElem: { defname: string; arg?: ParseNode } }[];
-  return options.some(({ DefElem: option }) => option.defname === 'analyze' && !isFalse(option.arg));
+  return options.some(({ DefElem: option }) => option.defname.toLowerCase() === 'analyze' && !isFalse(option.arg));
 }
 
 /** `ANALYZE false`, `ANALYZE off`, `ANALYZE 0`; a bare `ANALYZE` means true. */
