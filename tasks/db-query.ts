@@ -1,18 +1,31 @@
 import { rowObjects, runQuery } from '../src/chores/query.js';
 import { command, out, parse, run, settings, usageError, withConnectionOptions } from './lib/cli.js';
 import { printQueryCsv, printQueryTable } from './lib/chores-format.js';
+import { interruptOnSignals } from './lib/signals.js';
 
 const cli = withConnectionOptions(command('db:query', 'db:query SQL [--json | --csv] [--write]',
-  'Run one SQL statement and print its result. Read-only (in a read-only transaction) unless --write.'))
+  'Run one SQL statement and print its result. Without --write, only a read-only query runs\n'
+  + '(SELECT, WITH … SELECT, VALUES, TABLE, SHOW, EXPLAIN), in a read-only transaction.'))
   .option('--csv', 'print the rows as CSV, with a header line')
-  .option('--write', 'allow the statement to change data (runs outside the read-only transaction)');
+  .option('--write', 'run the statement as it is, so that it may change data (outside the read-only checks and transaction)');
 
 void run(async () => {
   const { args, options } = parse(cli);
-  if (args.length !== 1) throw usageError('read the command line', args.length ? 'give the SQL as one argument (quote it)' : 'no SQL given', 'task db:query -- "SELECT count(*) FROM users"');
+  if (args.length !== 1) {
+    const cause = args.length ? 'give the SQL as one argument (quote it)' : 'no SQL given';
+    throw usageError('read the command line', cause, 'task db:query -- "SELECT count(*) FROM users"');
+  }
   if (options.json && options.csv) throw usageError('read the command line', '--json and --csv exclude each other');
-  const result = await runQuery(settings(options), args[0], { write: !!options.write });
-  if (options.json) out.json({ command: result.command, rowCount: result.rowCount, columns: result.columns.map((c) => c.name), rows: rowObjects(result) });
+  const write = !!options.write;
+  const interrupts = interruptOnSignals({ stopping: 'cancelling the statement on the server' });
+  interrupts.onSecond(() => (write
+    ? 'the cancel request was sent, but if the statement completes all the same, its change is committed: check the data'
+    : 'the statement runs in a read-only transaction: nothing was changed'));
+  const result = await runQuery(settings(options), args[0], { write, signal: interrupts.signal });
+  const columns = result.columns.map((c) => c.name);
+  if (options.json) out.json({ command: result.command, rowCount: result.rowCount, columns, rows: rowObjects(result) });
   else if (options.csv) printQueryCsv(result);
   else printQueryTable(result);
+  // Too late to cancel: the result stands, and it is not an error.
+  if (interrupts.signal.aborted) out.warn(`the statement had already completed${write ? ' (its change is committed)' : ''}; nothing was cancelled`);
 });
