@@ -88,7 +88,9 @@ describe('interrupting a migration', () => {
     const backend = await waitForStatement(db, 'pg_sleep(60)');
     // A backend that is stopped cannot answer the cancel: only the second signal ends the wait.
     process.kill(backend, 'SIGSTOP');
-    cleanups.push(() => process.kill(backend, 'SIGCONT'));
+    cleanups.push(() => {
+      process.kill(backend, 'SIGCONT');
+    });
     child.kill('SIGINT');
     await waitFor(async () => stderr.includes('SIGINT: cancelling'), 'the first signal to be taken');
     child.kill('SIGINT');
@@ -151,6 +153,52 @@ describe('lost connections and locks', () => {
     await blocker.query('ROLLBACK');
     const result = await done;
     expect(result.code, result.stderr).toBe(0);
+    expect(await versionOf(db)).toEqual({ v: '2', dirty: false });
+  });
+});
+
+/** A TCP proxy to the server whose open connections can be made to stop forwarding (new ones still pass). */
+async function stallingProxy(target: URL): Promise<{ url: string; stallOpen(): void; close(): Promise<void> }> {
+  const pairs: Array<[net.Socket, net.Socket]> = [];
+  const server = net.createServer((client) => {
+    const upstream = net.connect(Number(target.port), target.hostname);
+    client.on('error', () => undefined);
+    upstream.on('error', () => undefined);
+    client.pipe(upstream);
+    upstream.pipe(client);
+    pairs.push([client, upstream]);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = new URL(target.toString());
+  url.port = String((server.address() as net.AddressInfo).port);
+  return {
+    url: url.toString(),
+    stallOpen: () => pairs.splice(0).forEach(([a, b]) => {
+      a.unpipe(b);
+      b.unpipe(a);
+      a.pause();
+      b.pause();
+    }),
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+describe('a connection that dies without a word', () => {
+  it('is noticed while the migration waits for its answer, and the state is read again', async () => {
+    const db = await database('halfopen');
+    const { dir } = await migrationsDir({ '1_a.up.sql': 'CREATE TABLE a (id int);', '2_slow.up.sql': 'CREATE TABLE b (id int);\nSELECT pg_sleep(0.5);' });
+    const proxy = await stallingProxy(new URL(db.url));
+    cleanups.push(() => proxy.close());
+    const child = spawnCli('migrate', ['--dir', dir], { env: { DATABASE_URL: proxy.url, TIDEMARK_LOCK_REPORT_INTERVAL: '300ms' } });
+    const done = collect(child);
+    await waitForStatement(db, 'pg_sleep(0.5)');
+    // The answer to migration 2 never reaches the command; the server has committed it.
+    proxy.stallOpen();
+    const result = await done;
+    expect(result.code, result.stderr).toBe(1);
+    expect(result.stderr).toMatch(/^MIGRATION_UP_FAILED/m);
+    expect(result.stderr).toContain('the connection to the server was lost');
+    expect(result.stderr).toContain('after reconnecting: migration 2 was applied (committed before the connection ended); the database is at version 2, not dirty');
     expect(await versionOf(db)).toEqual({ v: '2', dirty: false });
   });
 });

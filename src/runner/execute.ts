@@ -4,9 +4,9 @@ import { describePgError, isPgError, type SqlContext } from '../pg-errors.js';
 import { insertHistorySql, type ExecutionMode } from '../state/history.js';
 import { setVersionSql } from '../state/tables.js';
 import { managesOwnTransaction, splitStatements, SqlSyntaxError, wantsNoTransaction } from '../sql/split.js';
-import { cancellableQuery, isOurCancel, StoppedBeforeSendingError } from './cancel.js';
+import { cancellableQuery, dropConnection, isOurCancel, StoppedBeforeSendingError } from './cancel.js';
 import { locateWithoutPosition } from './locate.js';
-import { watchLockWaits, type LockWait } from './lock-watch.js';
+import { watchBackend, type LockWait } from './backend-watch.js';
 import type { Step } from './plan.js';
 import { stateAfterLoss } from './reconnect.js';
 import type { Session } from './session.js';
@@ -205,9 +205,10 @@ async function runStep(ctx: StepContext, step: Step, sql: string, checksum: stri
 export async function executeStep(ctx: StepContext, step: Step): Promise<StepResult> {
   const { sql, checksum } = await step.script.load();
   const started = performance.now();
-  const stopWatching = ctx.onLockWait
-    ? watchLockWaits(ctx.session.settings.database, ctx.session.client, ctx.session.settings.lockReportIntervalMs, ctx.onLockWait)
-    : async () => undefined;
+  const { client, settings } = ctx.session;
+  const stopWatching = watchBackend(settings.database, client, {
+    intervalMs: settings.lockReportIntervalMs, onLockWait: ctx.onLockWait, onGone: () => dropConnection(client),
+  });
   try {
     const mode = await runStep(ctx, step, sql, checksum);
     return { step, mode, durationMs: performance.now() - started };

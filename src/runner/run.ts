@@ -1,7 +1,7 @@
 import { abortSignalName, interruptedError } from '../errors.js';
 import type { LockHolder } from '../state/lock.js';
 import { executeStep, versionLabel, type StepResult } from './execute.js';
-import type { LockWait } from './lock-watch.js';
+import type { LockWait } from './backend-watch.js';
 import type { Step } from './plan.js';
 import type { Session } from './session.js';
 

@@ -3,7 +3,7 @@ import type { MigrationEvent, RunReport, StepReport } from '../../src/runner/run
 import type { StatusReport } from '../../src/commands/status.js';
 import type { HistoryReport } from '../../src/commands/history.js';
 import { describeHolder } from '../../src/state/lock.js';
-import type { BlockingSession, LockWait } from '../../src/runner/lock-watch.js';
+import type { BlockingSession, LockWait } from '../../src/runner/backend-watch.js';
 import type { Step } from '../../src/runner/plan.js';
 import { out } from './cli.js';
 
