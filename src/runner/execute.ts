@@ -69,9 +69,10 @@ function versionAndHistorySql(ctx: StepContext, step: Step, mode: ExecutionMode,
 }
 
 /** A failure of the connection itself: the state is read again on a new connection and reported. */
-async function lostConnection(ctx: StepContext, step: Step, err: unknown): Promise<TidemarkError> {
+async function lostConnection(ctx: StepContext, step: Step, err: unknown, progress?: string): Promise<TidemarkError> {
   const state = await stateAfterLoss(ctx.session, step);
-  return stepError(step, `the connection to the server was lost: ${describePgError(err)}`, `after reconnecting: ${state}`, err, { connectionLost: true });
+  const cause = `the connection to the server was lost: ${describePgError(err)}${progress ? `\n${progress}` : ''}`;
+  return stepError(step, cause, `after reconnecting: ${state}`, err, { connectionLost: true });
 }
 
 /** The run was interrupted while this step ran; the state is read again, on a new connection if need be. */
@@ -134,7 +135,7 @@ async function runWithDirtyProtocol(ctx: StepContext, step: Step, mode: Executio
     await ctx.session.client.query(`${RESET_SESSION};\n${BEGIN}${versionAndHistorySql(ctx, step, mode, checksum, performance.now() - started)};\nCOMMIT;`);
   } catch (err) {
     if (isOurCancel(err, ctx.signal)) throw await interrupted(ctx, step, `migration ${step.version} (${step.script.fileName}, ${mode}) was cancelled: ${doneText(progress)}`);
-    if (isConnectionLost(err)) throw await lostConnection(ctx, step, err);
+    if (isConnectionLost(err)) throw await lostConnection(ctx, step, err, doneText(progress));
     await ctx.session.client.query('ROLLBACK').catch(() => undefined);
     const cause = err instanceof StatementError ? err.message : `${describePgError(err)}\n${doneText(progress)}`;
     throw stepError(step, cause, dirtyHint(step, dirtyAt), err instanceof StatementError ? err.cause : err, { dirty: true });
