@@ -116,8 +116,8 @@ describe('restore over an existing database: all or nothing', () => {
     const before = await fingerprint(target);
     const result = await backupCli('restore', [file, '--clean', '--yes'], target, dir);
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/^RESTORE_FAILED[^]*other objects depend on it[^]*one transaction, which was rolled back/);
     expect(await fingerprint(target)).toBe(before);
+    expect(result.stderr).toMatch(/^RESTORE_FAILED[^]*other objects depend on it[^]*one transaction, which was rolled back/);
   });
 
   it('--jobs over an existing database is refused, pointing at --new NAME --jobs N', async () => {
