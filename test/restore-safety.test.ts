@@ -208,6 +208,18 @@ describe('copies keep the encoding', () => {
     expect(verified.code, verified.stderr).toBe(0);
     expect(verified.stdout).toContain(`restore test: 1 tables restored into a scratch database (${encoding}), 2 rows read back, then dropped`);
   });
+  it('the encoding, collation and ctype a manifest records are the copy\'s', async () => {
+    const dir = await tempDir('enc-manifest');
+    const file = await dumpOf(source, dir);
+    const manifest = JSON.parse(await readFile(`${file}.manifest.json`, 'utf8'));
+    await writeFile(`${file}.manifest.json`, JSON.stringify({ ...manifest, encoding: 'UTF8', collate: 'C.utf8', ctype: 'C.utf8' }));
+    const name = unique('enc_manifest');
+    const restored = await backupCli('restore', [file, '--new', name], source, dir);
+    expect(restored.code, restored.stderr).toBe(0);
+    cleanup.push(handle(toolsUrl(), name));
+    const { rows } = await query(toolsUrl(), `SELECT pg_encoding_to_char(encoding) AS e, datcollate AS c, datctype AS t FROM pg_database WHERE datname = '${name}'`);
+    expect(rows).toEqual([{ e: 'UTF8', c: 'C.utf8', t: 'C.utf8' }]);
+  });
 });
 
 describe('restore --new: a temporary name, renamed when done', () => {

@@ -97,7 +97,8 @@ async function restoreOver(settings: BackupSettings, p: Prepared, options: Resto
   try {
     await runRestoreTool(settings, p.file, p.type, database, run, operation, options.signal);
   } catch (err) {
-    throw err instanceof TidemarkError ? err.withHint(`the restore ran in one transaction, which was rolled back: ${database} is as it was`) : err;
+    if (!(err instanceof TidemarkError) || err.code !== 'RESTORE_FAILED') throw err;
+    throw err.withHint(`the restore ran in one transaction, which was rolled back: ${database} is as it was`);
   }
   if (options.signal?.aborted) {
     const ended = await endSessions(settings, p.target, sessionsNamed(session)).catch(() => false);

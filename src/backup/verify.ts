@@ -91,7 +91,10 @@ async function restoreTest(settings: BackupSettings, file: string, type: Archive
     const missing = expected.filter((t) => !restored.has(t));
     if (missing.length) throw verifyError(operation, `tables missing after the test restore: ${missing.join(', ')}`);
     return { database: scratch, tables: expected.length, rows: read.rows, encoding: encoding.encoding };
-  }, { dropAfter: true });
+  }, { dropAfter: true }).catch((err: unknown) => {
+    if (!(err instanceof TidemarkError) || err.code !== 'RESTORE_FAILED') throw err;
+    throw new TidemarkError('BACKUP_VERIFY_FAILED', 'backup failed verification', { operation, cause: `the test restore failed: ${err.reason}`, hint: err.hint });
+  });
   if (discarded && !discarded.dropped) warnings.push(discarded.state);
   return value;
 }
@@ -113,7 +116,9 @@ export async function verifyBackup(settings: BackupSettings, fileArg: string | {
   const warnings: string[] = [];
   const tested = options.restoreTest ? await restoreTest(settings, file, type, manifest, warnings, operation, options.signal) : undefined;
   if (manifest) {
-    await writeManifest(path.dirname(file), { ...manifest, verified: { at: new Date().toISOString(), method: tested ? 'restore-test' : 'full-read' } });
+    await writeManifest(path.dirname(file), { ...manifest, verified: { at: new Date().toISOString(), method: tested ? 'restore-test' : 'full-read' } }).catch((err: NodeJS.ErrnoException) => {
+      throw new TidemarkError('BACKUP_DIR_INVALID', 'unusable backup directory', { operation, cause: `the backup verified, but its manifest could not be updated (${err.code ?? err.message})`, hint: 'check that BACKUP_DIR is writable' });
+    });
   }
   return { file, type, checksum: manifest ? 'ok' : 'no-manifest', fullRead: type !== 'sql', ...(tested && { restoreTest: tested }), warnings };
 }
