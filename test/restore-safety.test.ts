@@ -10,6 +10,8 @@ import { collect, spawnCli, type CliResult } from './helpers/cli.js';
 import { backupCli, contentOf, seededDatabase, standIn, tempDir } from './helpers/backup.js';
 import { waitFor } from './helpers/wait.js';
 import { findFreePort, initCluster, startCluster, stopCluster, type ClusterOptions } from '../src/devdb/cluster.js';
+import { psqlKnowsRestrict, restrictedScript } from '../src/backup/psql-guard.js';
+import { Readable } from 'node:stream';
 
 const toolsUrl = () => inject('pgToolsUrl');
 const bin = () => inject('pgToolsBinDir');
@@ -130,6 +132,25 @@ describe('restore over an existing database: all or nothing', () => {
 });
 
 describe('plain SQL runs in a restricted psql', () => {
+  it('the stream psql gets: our \\restrict first, the file\'s own pair dropped, COPY data untouched, at any chunk size', async () => {
+    const script = [
+      '--', '\\restrict FILEKEY1', '', 'SET client_encoding = \'UTF8\';', 'COPY public.t (a) FROM stdin;',
+      // A value beginning with a carriage return is written as \r: this data line must reach psql as it is.
+      '\\restrict not-a-command', 'x\\.y', '\\.', '\\! echo refused by psql', '\\unrestrict FILEKEY1', '',
+    ].join('\n');
+    const expected = ['\\restrict OURKEY', '--', '', 'SET client_encoding = \'UTF8\';', 'COPY public.t (a) FROM stdin;',
+      '\\restrict not-a-command', 'x\\.y', '\\.', '\\! echo refused by psql', ''].join('\n');
+    for (let size = 1; size <= 9; size++) {
+      const bytes = Buffer.from(script);
+      const chunks = Array.from({ length: Math.ceil(bytes.length / size) }, (_, i) => bytes.subarray(i * size, (i + 1) * size));
+      let out = '';
+      for await (const chunk of restrictedScript(Readable.from(chunks), 'OURKEY')) out += chunk;
+      expect(out, `chunks of ${size}`).toBe(expected);
+    }
+    expect([psqlKnowsRestrict('15.13'), psqlKnowsRestrict('15.14'), psqlKnowsRestrict('16.9'), psqlKnowsRestrict('17.6'), psqlKnowsRestrict('18.0'), psqlKnowsRestrict('12.22')])
+      .toEqual([false, true, false, true, true, false]);
+  });
+
   it('\\! and \\o | in a .sql file are refused: nothing of the file is restored and no program runs', async () => {
     const dir = await tempDir('psql-guard');
     const marker = path.join(dir, 'marker');

@@ -41,25 +41,35 @@ export interface BackupListEntry {
 // Kernel filesystems (proc, sysfs, devpts, debugfs, cgroup, cgroup2, securityfs, tracefs, bpf): never a backup directory.
 const PSEUDO_FILESYSTEMS = new Set([0x9fa0, 0x62656572, 0x1cd1, 0x64626720, 0x27e0eb, 0x63677270, 0x73636673, 0x74726163, 0xcafe4a11]);
 
+function dirInvalid(settings: BackupSettings, operation: string, cause: string): TidemarkError {
+  return new TidemarkError('BACKUP_DIR_INVALID', 'unusable backup directory', { operation: `${operation} in ${settings.dir}`, cause, hint: 'check BACKUP_DIR (or --backup-dir)' });
+}
+
+const unreadable = (err: NodeJS.ErrnoException) => `cannot be read (${err.code ?? err.message})`;
+
 async function readableDir(settings: BackupSettings, operation: string): Promise<void> {
-  const invalid = (cause: string) => new TidemarkError('BACKUP_DIR_INVALID', 'unusable backup directory', { operation: `${operation} in ${settings.dir}`, cause, hint: 'check BACKUP_DIR (or --backup-dir)' });
   const info = await stat(settings.dir).catch(() => undefined);
-  if (!info?.isDirectory()) throw invalid(info ? 'not a directory' : 'the directory does not exist');
+  if (!info?.isDirectory()) throw dirInvalid(settings, operation, info ? 'not a directory' : 'the directory does not exist');
   const fs = await statfs(settings.dir).catch(() => undefined);
-  if (fs && PSEUDO_FILESYSTEMS.has(Number(fs.type))) throw invalid('a kernel filesystem (such as /proc or /sys), not a place for backups');
-  await access(settings.dir, constants.R_OK | constants.X_OK).catch((err: NodeJS.ErrnoException) => { throw invalid(`cannot be read (${err.code ?? err.message})`); });
+  if (fs && PSEUDO_FILESYSTEMS.has(Number(fs.type))) throw dirInvalid(settings, operation, 'a kernel filesystem (such as /proc or /sys), not a place for backups');
+  await access(settings.dir, constants.R_OK | constants.X_OK).catch((err: NodeJS.ErrnoException) => {
+    throw dirInvalid(settings, operation, unreadable(err));
+  });
 }
 
 async function scan(settings: BackupSettings, operation: string): Promise<DirectoryEntry[]> {
   await readableDir(settings, operation);
   return scanBackupDir(settings.dir).catch((err: NodeJS.ErrnoException) => {
-    throw new TidemarkError('BACKUP_DIR_INVALID', 'unusable backup directory', { operation: `${operation} in ${settings.dir}`, cause: `cannot be read (${err.code ?? err.message})`, hint: 'check BACKUP_DIR (or --backup-dir)' });
+    throw dirInvalid(settings, operation, unreadable(err));
   });
 }
 
 function statusOf(entry: DirectoryEntry, size: number | undefined): Pick<BackupListEntry, 'status' | 'problem'> {
   const m = entry.manifest;
-  if (!m) return entry.manifestProblem ? { status: 'manifest-corrupt', problem: entry.missing ? `${entry.manifestProblem}; the dump is missing` : entry.manifestProblem } : { status: 'not-tidemark', problem: 'no manifest: not written by tidemark' };
+  if (!m && entry.manifestProblem) {
+    return { status: 'manifest-corrupt', problem: entry.missing ? `${entry.manifestProblem}; the dump is missing` : entry.manifestProblem };
+  }
+  if (!m) return { status: 'not-tidemark', problem: 'no manifest: not written by tidemark' };
   if (entry.missing || size === undefined) return { status: 'missing', problem: 'the dump is missing; only its manifest is left' };
   if (size !== m.size) return { status: 'size-differs', problem: `${size} bytes on disk; the manifest recorded ${m.size}` };
   return { status: 'ok' };
