@@ -74,23 +74,27 @@ const ERROR_LINE = /(pg_restore: error:|: ERROR: |FATAL: |errors ignored on rest
 /**
  * Runs pg_restore or psql into `database`; any error it reports fails the
  * run. Aborting `signal` stops the child (pg_restore cancels its statement
- * on SIGTERM); the caller ends what is left of its sessions.
+ * on SIGTERM) and resolves 'stopped', unless the tool had already finished
+ * (then its transaction is committed: 'completed'); the caller ends what is
+ * left of its sessions.
  */
-export async function runRestoreTool(settings: BackupSettings, file: string, type: ArchiveType, database: string, options: RunOptions, operation: string, signal?: AbortSignal): Promise<void> {
+export async function runRestoreTool(settings: BackupSettings, file: string, type: ArchiveType, database: string, options: RunOptions, operation: string, signal?: AbortSignal): Promise<'completed' | 'stopped'> {
   const base = requireDatabase(settings, operation);
   const target: DatabaseTarget = { ...base, client: { ...base.client, application_name: options.applicationName } };
   const { tool, args, stdin } = toolArgs(type, database, options, target, settings.host, file);
   const client = await chooseClient(tool, target, settings.host, settings.env, operation);
-  if (signal?.aborted) return;
+  if (signal?.aborted) return 'stopped';
   const spawned = spawnTool(await prepareTool(tool, args, target, settings.host, client.path), [stdin ? 'pipe' : 'ignore', 'ignore', 'pipe']);
   const stop = () => spawned.child.kill('SIGTERM');
   signal?.addEventListener('abort', stop, { once: true });
   const feeding = stdin ? pipeline(stdin(), spawned.child.stdin!).catch(() => undefined) : Promise.resolve();
   const [result] = await Promise.all([spawned.done, feeding]).finally(() => signal?.removeEventListener('abort', stop));
-  if (signal?.aborted) return;
   const errors = result.stderr.split('\n').filter((line) => ERROR_LINE.test(line));
-  if (result.code !== 0 || errors.length) {
+  const failed = result.code !== 0 || errors.length > 0;
+  if (signal?.aborted) return failed ? 'stopped' : 'completed';
+  if (failed) {
     const shown = maskSecrets((errors.length ? errors : result.stderr.trim().split('\n')).slice(0, 20).join('\n'), [target.password]);
     throw restoreError(operation, `${tool} ${result.signal ? `was killed by ${result.signal}` : `exited with status ${result.code}`}:\n${shown}`);
   }
+  return 'completed';
 }

@@ -94,13 +94,15 @@ async function restoreOver(settings: BackupSettings, p: Prepared, options: Resto
   const session = restoreSessionName();
   const database = p.target.database;
   const run = { clean: options.clean, noOwner: options.noOwner, singleTransaction: true, applicationName: session };
+  let outcome: 'completed' | 'stopped';
   try {
-    await runRestoreTool(settings, p.file, p.type, database, run, operation, options.signal);
+    outcome = await runRestoreTool(settings, p.file, p.type, database, run, operation, options.signal);
   } catch (err) {
     if (!(err instanceof TidemarkError) || err.code !== 'RESTORE_FAILED') throw err;
     throw err.withHint(`the restore ran in one transaction, which was rolled back: ${database} is as it was`);
   }
-  if (options.signal?.aborted) {
+  // A signal that came after the restore committed changes nothing: it is done.
+  if (outcome === 'stopped') {
     const ended = await endSessions(settings, p.target, sessionsNamed(session)).catch(() => false);
     throw interrupted(options, ended
       ? `the restore was stopped and its transaction rolled back: ${database} is as it was`
