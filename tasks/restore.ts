@@ -1,14 +1,15 @@
 import { restore } from '../src/backup/restore.js';
 import { backupSettings, command, confirm, intOption, out, parse, run, usageError, withBackupOptions } from './lib/cli.js';
 import { ms } from './lib/format.js';
+import { interruptOnSignals } from './lib/signals.js';
 
-const cli = withBackupOptions(command('restore', 'restore FILE [--yes] [--clean] | restore FILE --new NAME  [--jobs N] [--no-owner] [--single-transaction]', 'Restore a backup into the database of DATABASE_URL, or into a new database.'))
-  .option('--new <name>', 'create this database from template0 and restore into it', { type: [String] })
+const cli = withBackupOptions(command('restore', 'restore FILE --yes [--clean] | restore FILE --new NAME [--jobs N] [--no-owner] [--single-transaction]', 'Restore a backup into the database of DATABASE_URL (all or nothing), or into a new database.'))
+  .option('--new <name>', 'restore into a new database NAME (made under a temporary name, renamed when done)', { type: [String] })
   .option('--yes', 'confirm restoring into the existing database')
   .option('--clean', 'drop objects before recreating them (with --if-exists)')
-  .option('--jobs <n>', 'parallel restore jobs (custom or directory archives)')
+  .option('--jobs <n>', 'parallel restore jobs (with --new; custom or directory archives)')
   .option('--no-owner', 'do not restore object ownership')
-  .option('--single-transaction', 'all or nothing');
+  .option('--single-transaction', 'with --new: restore in one transaction too');
 
 void run(async () => {
   const { args, options } = parse(cli);
@@ -16,10 +17,15 @@ void run(async () => {
   const settings = backupSettings(options);
   const newDatabase = options.new === undefined ? undefined : String((options.new as string[]).at(-1));
   const yes = !!options.yes || (!newDatabase && (await confirm(`Restore ${args[0]} into ${settings.database!.database}? Existing data may be overwritten.`)));
+  const interrupts = interruptOnSignals({ stopping: newDatabase ? 'stopping the restore and dropping the new database' : 'stopping the restore and rolling it back' });
+  interrupts.onSecond(() => (newDatabase
+    ? `a temporary database tidemark_restoring_${process.pid}_… may remain; a later restore drops it`
+    : `the server rolls the restore's transaction back: ${settings.database!.database} keeps its contents`));
   const result = await restore(settings, args[0], {
-    newDatabase, yes, clean: !!options.clean, jobs: intOption(options.jobs, '--jobs', 1), noOwner: options.owner === false, singleTransaction: !!options.singleTransaction,
+    newDatabase, yes, clean: !!options.clean, jobs: intOption(options.jobs, '--jobs', 1), noOwner: options.owner === false, singleTransaction: !!options.singleTransaction, signal: interrupts.signal,
   });
   for (const warning of result.warnings) out.warn(`warning: ${warning}`);
   if (options.json) return out.json(result);
-  out.line(`Restored ${result.file} (${result.type}) into ${result.created ? 'new database ' : ''}${result.database} in ${ms(result.durationMs)}`);
+  const encoding = result.created && result.encoding ? ` (${result.encoding})` : '';
+  out.line(`Restored ${result.file} (${result.type}) into ${result.created ? 'new database ' : ''}${result.database}${encoding} in ${ms(result.durationMs)}`);
 });

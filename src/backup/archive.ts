@@ -2,6 +2,9 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { createGunzip } from 'node:zlib';
+import { TidemarkError } from '../errors.js';
+import type { BackupSettings } from './config.js';
 
 export type ArchiveType = 'custom' | 'directory' | 'tar' | 'sql' | 'sql.gz';
 
@@ -48,4 +51,36 @@ export async function sha256Directory(dir: string): Promise<{ sha256: string; fi
 
 export async function checksumOfBackup(target: string): Promise<string> {
   return (await stat(target)).isDirectory() ? (await sha256Directory(target)).sha256 : sha256File(target);
+}
+
+/** A path as given, or a file name inside BACKUP_DIR. */
+export async function resolveBackupFile(settings: BackupSettings, file: string, operation: string): Promise<string> {
+  const candidates = [path.resolve(settings.cwd, file), path.join(settings.dir, file)];
+  for (const candidate of candidates) if (await stat(candidate).catch(() => undefined)) return candidate;
+  throw new TidemarkError('BACKUP_NOT_FOUND', 'no such backup', { operation, cause: `${file} does not exist (looked in ${settings.cwd} and ${settings.dir})`, hint: 'see `task backup:list`' });
+}
+
+/** The first bytes of a plain SQL dump (decompressed), as latin1 text: where pg_dump writes its settings. */
+export async function plainSqlHead(file: string, type: 'sql' | 'sql.gz', bytes = 64 * 1024): Promise<string> {
+  const source = createReadStream(file, { end: type === 'sql' ? bytes - 1 : undefined });
+  const stream = type === 'sql.gz' ? source.pipe(createGunzip()) : source;
+  const chunks: Buffer[] = [];
+  let total = 0;
+  try {
+    for await (const chunk of stream) {
+      chunks.push(chunk as Buffer);
+      total += (chunk as Buffer).length;
+      if (total >= bytes) break;
+    }
+  } catch {
+    // A damaged stream is reported by the integrity check; the head is what could be read.
+  } finally {
+    source.destroy();
+  }
+  return Buffer.concat(chunks).subarray(0, bytes).toString('latin1');
+}
+
+/** The encoding a dump's text is in: `SET client_encoding = 'X';`, which pg_dump writes first (also pg_restore's script output). */
+export function encodingOfScript(head: string): string | undefined {
+  return head.match(/^SET client_encoding = '([A-Za-z0-9_]+)';$/m)?.[1];
 }

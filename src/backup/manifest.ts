@@ -27,6 +27,10 @@ export interface BackupManifest {
   verified?: { at: string; method: 'full-read' | 'restore-test' };
   /** Where the tools ran: "locally", or in which container. */
   ranOn: string;
+  /** The source database's encoding, collation and ctype at backup time: a restore with --new creates the copy with them. */
+  encoding?: string;
+  collate?: string;
+  ctype?: string;
 }
 
 export function isPinningTag(tag: string | undefined): boolean {
@@ -53,13 +57,39 @@ export async function writeManifest(dir: string, manifest: BackupManifest): Prom
   await writeFileAtomic(path.join(dir, manifestName(manifest.file)), `${JSON.stringify(manifest, null, 2)}\n`);
 }
 
-export async function readManifest(dir: string, fileName: string): Promise<BackupManifest | undefined> {
-  try {
-    const parsed = JSON.parse(await readFile(path.join(dir, manifestName(fileName)), 'utf8')) as BackupManifest;
-    return parsed.tool === 'tidemark' && parsed.file === fileName ? parsed : undefined;
-  } catch {
-    return undefined;
+/** Why a manifest cannot be used, in plain words; undefined when it can. */
+function manifestProblem(parsed: unknown, fileName: string): string | undefined {
+  const m = parsed as Partial<BackupManifest> | null;
+  if (!m || typeof m !== 'object') return 'manifest corrupt: not a JSON object';
+  if (m.tool !== 'tidemark') return 'manifest not written by tidemark';
+  if (m.file !== fileName) return `manifest corrupt: it describes ${String(m.file)}`;
+  if (typeof m.size !== 'number' || typeof m.sha256 !== 'string' || typeof m.startedAt !== 'string' || Number.isNaN(Date.parse(m.startedAt))) {
+    return 'manifest corrupt: size, sha256 or startedAt missing';
   }
+  return undefined;
+}
+
+/** A backup's manifest, or why it cannot be used (unreadable, not JSON, not tidemark's). */
+export async function readManifestFile(dir: string, fileName: string): Promise<{ manifest?: BackupManifest; problem?: string }> {
+  let text: string;
+  try {
+    text = await readFile(path.join(dir, manifestName(fileName)), 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return { problem: code === 'ENOENT' ? 'no manifest' : `manifest unreadable (${code ?? (err as Error).message})` };
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return { problem: 'manifest corrupt: not valid JSON' };
+  }
+  const problem = manifestProblem(parsed, fileName);
+  return problem ? { problem } : { manifest: parsed as BackupManifest };
+}
+
+export async function readManifest(dir: string, fileName: string): Promise<BackupManifest | undefined> {
+  return (await readManifestFile(dir, fileName)).manifest;
 }
 
 const DUMP_LIKE = /\.(dump|dir|backup|tar|sql|sql\.gz)$/;
@@ -67,11 +97,16 @@ const DUMP_LIKE = /\.(dump|dir|backup|tar|sql|sql\.gz)$/;
 export interface DirectoryEntry {
   fileName: string;
   manifest?: BackupManifest;
+  /** A manifest is there but cannot be used: why. */
+  manifestProblem?: string;
   /** The dump itself is missing (only its manifest is there). */
   missing: boolean;
 }
 
-/** Backups in a directory: those with a manifest, and dump-like files without one (written by something else). */
+/**
+ * Backups in a directory: those with a manifest (usable or not), and
+ * dump-like files without one (written by something else).
+ */
 export async function scanBackupDir(dir: string): Promise<DirectoryEntry[]> {
   const names = await readdir(dir);
   const present = new Set(names);
@@ -80,8 +115,8 @@ export async function scanBackupDir(dir: string): Promise<DirectoryEntry[]> {
     if (name.startsWith('.')) continue;
     if (name.endsWith(MANIFEST_SUFFIX)) {
       const fileName = name.slice(0, -MANIFEST_SUFFIX.length);
-      const manifest = await readManifest(dir, fileName);
-      if (manifest) entries.push({ fileName, manifest, missing: !present.has(fileName) });
+      const { manifest, problem } = await readManifestFile(dir, fileName);
+      entries.push({ fileName, ...(manifest ? { manifest } : { manifestProblem: problem }), missing: !present.has(fileName) });
     } else if (DUMP_LIKE.test(name) && !present.has(manifestName(name))) {
       entries.push({ fileName: name, missing: false });
     }

@@ -41,16 +41,21 @@ export interface ServerFacts {
   major: number;
   /** schema_migrations at this moment, if the table exists. */
   schemaVersion: { version: string | null; dirty: boolean } | null;
+  /** The database's encoding, collation and character classification: a copy must be made with the same. */
+  encoding: string;
+  collate: string;
+  ctype: string;
 }
 
 export async function readServerFacts(target: DatabaseTarget, host: ToolHost, migrationsTable: string): Promise<ServerFacts> {
   const quoted = migrationsTable.split('.').map((p) => pg.escapeIdentifier(p.replace(/^"|"$/g, ''))).join('.');
-  const [[num, version, exists]] = await querySql(target, host,
-    `SELECT current_setting('server_version_num'), current_setting('server_version'), to_regclass(${pg.escapeLiteral(quoted)}) IS NOT NULL`, undefined, 'read the server version');
+  const [[num, version, exists, encoding, collate, ctype]] = await querySql(target, host,
+    `SELECT current_setting('server_version_num'), current_setting('server_version'), to_regclass(${pg.escapeLiteral(quoted)}) IS NOT NULL,
+       pg_encoding_to_char(encoding), datcollate, datctype FROM pg_database WHERE datname = current_database()`, undefined, 'read the server version');
   let schemaVersion: ServerFacts['schemaVersion'] = null;
   if (exists === 't' || exists === 'true') {
     const rows = await querySql(target, host, `SELECT version, dirty FROM ${quoted} LIMIT 1`, undefined, 'read the schema version');
     schemaVersion = rows.length ? { version: Number(rows[0][0]) < 0 ? null : rows[0][0], dirty: rows[0][1] === 't' || rows[0][1] === 'true' } : { version: null, dirty: false };
   }
-  return { version: version.split(' ')[0], major: Math.floor(Number(num) / 10000), schemaVersion };
+  return { version: version.split(' ')[0], major: Math.floor(Number(num) / 10000), schemaVersion, encoding, collate, ctype };
 }

@@ -3,38 +3,19 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Writable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { randomBytes } from 'node:crypto';
-import { TidemarkError } from '../errors.js';
-import { maskSecrets } from '../connection-string.js';
-import { prepareTool, spawnTool } from '../pgtools/exec.js';
-import { checksumOfBackup, detectArchive, type ArchiveType } from './archive.js';
-import { chooseClient } from './client.js';
+import { TidemarkError, describeCause } from '../errors.js';
+import { maskSecrets, type DatabaseTarget } from '../connection-string.js';
+import { checksumOfBackup, detectArchive, resolveBackupFile, type ArchiveType } from './archive.js';
+import { pgRestoreRead, tablesInArchive } from './archive-read.js';
 import { requireDatabase, type BackupSettings } from './config.js';
+import { encodingForCopy, restoreCopy, type CopyPlan } from './copy.js';
+import { dropLeftovers, lookUpDatabase } from './databases.js';
 import { readManifest, scanBackupDir, writeManifest, type BackupManifest } from './manifest.js';
-import { createDatabase, dropDatabase, resolveBackupFile, restoreInto } from './restore.js';
-import { querySql } from './server.js';
+import { checkPlainScript, isPlain } from './restore-run.js';
+import { querySql, readServerFacts } from './server.js';
 
 function verifyError(operation: string, cause: string, hint?: string): TidemarkError {
   return new TidemarkError('BACKUP_VERIFY_FAILED', 'backup failed verification', { operation, cause, hint });
-}
-
-/**
- * pg_restore over an archive without a database (`--list`, or a full read
- * into /dev/null): locally with the file's path, or inside the container with
- * the archive on stdin.
- */
-async function pgRestoreRead(settings: BackupSettings, args: string[], file: string, operation: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const tool = await chooseClient('pg_restore', settings.database, settings.host, settings.env, operation);
-  const local = settings.host.kind === 'local';
-  const cmd = settings.database && !local
-    ? await prepareTool('pg_restore', args, settings.database, settings.host)
-    : { file: tool.path ?? 'pg_restore', args: [...args, file], env: { ...process.env }, cleanup: async () => undefined };
-  const spawned = spawnTool(cmd, [local ? 'ignore' : 'pipe', 'pipe', 'pipe']);
-  let stdout = '';
-  spawned.child.stdout!.on('data', (d) => (stdout += d));
-  const feeding = local ? Promise.resolve() : pipeline(createReadStream(file), spawned.child.stdin!).catch(() => undefined);
-  const [result] = await Promise.all([spawned.done, feeding]);
-  return { code: result.code, stdout, stderr: result.stderr };
 }
 
 /** Reads every byte of the archive the way a restore would, without a database. */
@@ -50,13 +31,6 @@ export async function fullRead(settings: BackupSettings, file: string, type: Arc
   if (result.code !== 0) {
     throw verifyError(operation, `pg_restore could not read the whole archive:\n${maskSecrets(result.stderr.trim(), [settings.database?.password])}`, 'the file is truncated or damaged; restore an earlier backup');
   }
-}
-
-/** The pg_dump version written in an archive's header (custom, directory, tar). */
-export async function dumpVersionOf(settings: BackupSettings, file: string, type: ArchiveType): Promise<string | undefined> {
-  if (type === 'sql' || type === 'sql.gz') return undefined;
-  const result = await pgRestoreRead(settings, ['--list'], file, 'read the archive header').catch(() => undefined);
-  return result?.stdout.match(/Dumped by pg_dump version: (\d+(?:\.\d+)?)/)?.[1];
 }
 
 /** Before a restore: the checksum when there is a manifest, else a full read; a damaged file is refused. */
@@ -76,38 +50,62 @@ export interface VerifyResult {
   type: ArchiveType;
   checksum: 'ok' | 'no-manifest';
   fullRead: boolean;
-  restoreTest?: { database: string; tables: number };
+  restoreTest?: RestoreTestResult;
+  warnings: string[];
 }
 
-async function tablesInArchive(settings: BackupSettings, file: string, operation: string): Promise<string[]> {
-  const result = await pgRestoreRead(settings, ['--list'], file, operation);
-  return result.stdout.split('\n').map((line) => line.match(/^\d+; \d+ \d+ TABLE (?!DATA )(\S+) (\S+) /)).filter((m): m is RegExpMatchArray => !!m).map((m) => `${m[1]}.${m[2]}`);
+export interface RestoreTestResult {
+  database: string;
+  tables: number;
+  /** Rows read back, every column of every row through its output function. */
+  rows: number;
+  encoding?: string;
 }
 
-async function restoreTest(settings: BackupSettings, file: string, type: ArchiveType, operation: string): Promise<{ database: string; tables: number }> {
-  const target = requireDatabase(settings, operation);
-  const scratch = `tidemark_verify_${randomBytes(4).toString('hex')}`;
-  await createDatabase(settings, target, scratch);
-  try {
-    await restoreInto(settings, file, type, scratch, { noOwner: true }).catch((err) => {
-      throw verifyError(operation, `the test restore into ${scratch} failed: ${(err as TidemarkError).reason ?? (err as Error).message}`);
+/** Every table of the copy read in full (each row cast to text): bytes the server cannot hold, or a damaged value, fail here. */
+async function readEveryTable(settings: BackupSettings, target: DatabaseTarget, database: string, operation: string): Promise<{ tables: string[]; rows: number }> {
+  const tables = (await querySql(target, settings.host,
+    `SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname), n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%' ORDER BY 1`, database, operation));
+  let rows = 0;
+  for (const [quoted, name] of tables) {
+    const [[count]] = await querySql(target, settings.host, `SELECT count(*), sum(length(t::text)) FROM ${quoted} t`, database, operation).catch((err: unknown) => {
+      throw verifyError(operation, `reading ${name} back from the test restore failed: ${describeCause(err)}`);
     });
-    const restored = new Set((await querySql(target, settings.host, `SELECT schemaname || '.' || tablename FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')`, scratch, operation)).map((r) => r[0]));
-    const expected = type === 'sql' || type === 'sql.gz' ? [...restored] : await tablesInArchive(settings, file, operation);
+    rows += Number(count);
+  }
+  return { tables: tables.map((t) => t[1]), rows };
+}
+
+async function restoreTest(settings: BackupSettings, file: string, type: ArchiveType, manifest: BackupManifest | undefined, warnings: string[], operation: string, signal?: AbortSignal): Promise<RestoreTestResult> {
+  const target = requireDatabase(settings, operation);
+  if (isPlain(type)) await checkPlainScript(settings, file, type, operation);
+  const [facts, found] = await Promise.all([readServerFacts(target, settings.host, settings.migrationsTable), lookUpDatabase(settings, target, 'template0', operation)]);
+  await dropLeftovers(settings, target).catch(() => []);
+  const encoding = await encodingForCopy(settings, file, type, manifest, found.templateEncoding, warnings);
+  const plan: CopyPlan = { settings, target, file, type, operation, serverMajor: facts.major, encoding, signal, run: { noOwner: true } };
+  const { value, discarded } = await restoreCopy(plan, 'verify', async (scratch) => {
+    const read = await readEveryTable(settings, target, scratch, operation);
+    const expected = isPlain(type) ? read.tables : await tablesInArchive(settings, file, operation);
+    const restored = new Set(read.tables);
     const missing = expected.filter((t) => !restored.has(t));
     if (missing.length) throw verifyError(operation, `tables missing after the test restore: ${missing.join(', ')}`);
-    return { database: scratch, tables: expected.length };
-  } finally {
-    await dropDatabase(settings, target, scratch).catch(() => undefined);
-  }
+    return { database: scratch, tables: expected.length, rows: read.rows, encoding: encoding.encoding };
+  }, { dropAfter: true }).catch((err: unknown) => {
+    if (!(err instanceof TidemarkError) || err.code !== 'RESTORE_FAILED') throw err;
+    throw new TidemarkError('BACKUP_VERIFY_FAILED', 'backup failed verification', { operation, cause: `the test restore failed: ${err.reason}`, hint: err.hint });
+  });
+  if (discarded && !discarded.dropped) warnings.push(discarded.state);
+  return value;
 }
 
 /**
  * `backup:verify`: the checksum against the manifest, a full read of the
- * archive, and optionally a restore into a scratch database that is dropped
+ * archive, and optionally a restore into a scratch database (created with
+ * the archive's encoding, every table read back in full) that is dropped
  * afterwards. Success is recorded in the manifest.
  */
-export async function verifyBackup(settings: BackupSettings, fileArg: string | { latest: true }, options: { restoreTest?: boolean } = {}): Promise<VerifyResult> {
+export async function verifyBackup(settings: BackupSettings, fileArg: string | { latest: true }, options: { restoreTest?: boolean; signal?: AbortSignal } = {}): Promise<VerifyResult> {
   const operation = 'verify a backup';
   const file = typeof fileArg === 'string' ? await resolveBackupFile(settings, fileArg, operation) : await latestBackup(settings, operation);
   const type = await detectArchive(file).catch(() => undefined);
@@ -115,11 +113,14 @@ export async function verifyBackup(settings: BackupSettings, fileArg: string | {
   const manifest = await readManifest(path.dirname(file), path.basename(file));
   if (manifest) await checkIntegrity(settings, file, type, manifest, operation);
   await fullRead(settings, file, type, operation);
-  const tested = options.restoreTest ? await restoreTest(settings, file, type, operation) : undefined;
+  const warnings: string[] = [];
+  const tested = options.restoreTest ? await restoreTest(settings, file, type, manifest, warnings, operation, options.signal) : undefined;
   if (manifest) {
-    await writeManifest(path.dirname(file), { ...manifest, verified: { at: new Date().toISOString(), method: tested ? 'restore-test' : 'full-read' } });
+    await writeManifest(path.dirname(file), { ...manifest, verified: { at: new Date().toISOString(), method: tested ? 'restore-test' : 'full-read' } }).catch((err: NodeJS.ErrnoException) => {
+      throw new TidemarkError('BACKUP_DIR_INVALID', 'unusable backup directory', { operation, cause: `the backup verified, but its manifest could not be updated (${err.code ?? err.message})`, hint: 'check that BACKUP_DIR is writable' });
+    });
   }
-  return { file, type, checksum: manifest ? 'ok' : 'no-manifest', fullRead: type !== 'sql', ...(tested && { restoreTest: tested }) };
+  return { file, type, checksum: manifest ? 'ok' : 'no-manifest', fullRead: type !== 'sql', ...(tested && { restoreTest: tested }), warnings };
 }
 
 async function latestBackup(settings: BackupSettings, operation: string): Promise<string> {

@@ -32,9 +32,10 @@ export function printList(entries: BackupListEntry[]): void {
   const rows = entries.map((e) => [
     e.file, e.managed ? `${e.kind}/${e.format}` : 'unknown', e.missing ? 'missing' : bytes(e.size), age(e.ageMs),
     e.serverVersion ?? '-', e.pgDumpVersion ?? '-', e.schemaVersion ? e.schemaVersion.version ?? 'none' : '-',
-    e.tag ? `${e.tag}${e.pinned ? ' (pinned)' : ''}` : e.pinned ? 'pinned' : '-', e.managed ? (e.verified ? 'yes' : 'no') : 'not tidemark',
+    e.tag ? `${e.tag}${e.pinned ? ' (pinned)' : ''}` : e.pinned ? 'pinned' : '-', e.status === 'not-tidemark' ? 'not tidemark' : e.verified ? 'yes' : 'no',
+    e.status === 'ok' ? 'ok' : e.problem ?? e.status,
   ]);
-  const header = ['FILE', 'KIND', 'SIZE', 'AGE', 'SERVER', 'PG_DUMP', 'SCHEMA', 'TAG', 'VERIFIED'];
+  const header = ['FILE', 'KIND', 'SIZE', 'AGE', 'SERVER', 'PG_DUMP', 'SCHEMA', 'TAG', 'VERIFIED', 'STATUS'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   for (const row of [header, ...rows]) out.line(row.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd());
 }
