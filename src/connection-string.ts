@@ -37,21 +37,22 @@ const SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
 const SECRET_PARAM = /password/i;
 
 /**
- * The URL, safe to print. A URL that parses cleanly, with one `@` in its
- * authority, keeps everything but its password. When in doubt (it does not
- * parse, or an `@` appears more than once or after the host: an unencoded
- * password holding `@`, `/`, `?` or `#`) only the scheme and what follows the
- * last `@` are kept: the password always comes before that `@`.
+ * The URL, safe to print. A URL that parses cleanly keeps everything but its
+ * password (and its user name too when it has several `@` before the host).
+ * When in doubt (it does not parse, or an `@` comes after the host: an
+ * unencoded password holding `@` and `/`, `?` or `#`) only the scheme and
+ * the host after the last `@` are kept: the password always comes before that `@`.
  * Without a scheme nothing is kept: a keyword string may hold a password anywhere.
  */
 export function redactUrl(url: string): string {
+  if (!url) return url;
   const scheme = SCHEME.exec(url)?.[0];
   if (!scheme) return HIDDEN;
   const rest = url.slice(scheme.length);
   const lastAt = rest.lastIndexOf('@');
-  let redacted: string;
-  if (atAfterHost(url) || rest.indexOf('@') !== lastAt) redacted = `${scheme}${HIDDEN}@${hostAfter(rest.slice(lastAt + 1))}`;
-  else redacted = redactParsed(url) ?? `${scheme}${lastAt >= 0 ? `${HIDDEN}@` : ''}${hostAfter(rest.slice(lastAt + 1))}`;
+  const onlyHost = `${scheme}${lastAt >= 0 ? `${HIDDEN}@` : ''}${hostAfter(rest.slice(lastAt + 1))}`;
+  // Several @ before the host: where the user name ends is a guess, so it goes too.
+  const redacted = atAfterHost(url) ? onlyHost : redactParsed(url, rest.indexOf('@') !== lastAt) ?? onlyHost;
   return maskSecrets(redacted, urlSecrets(url));
 }
 
@@ -70,14 +71,17 @@ function hostAfter(text: string): string {
   return /^[\w.\-:[\],%]*/.exec(text)![0];
 }
 
-function redactParsed(url: string): string | undefined {
+function redactParsed(url: string, hideUser: boolean): string | undefined {
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
     return undefined;
   }
-  if (parsed.password) parsed.password = HIDDEN;
+  if (hideUser) {
+    parsed.username = HIDDEN;
+    parsed.password = '';
+  } else if (parsed.password) parsed.password = HIDDEN;
   for (const key of [...parsed.searchParams.keys()]) if (SECRET_PARAM.test(key)) parsed.searchParams.set(key, HIDDEN);
   return parsed.toString();
 }

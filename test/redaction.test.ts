@@ -48,9 +48,13 @@ describe('redactUrl', () => {
     expect(redactUrl(`postgres://${H}/f1?password=qs3cret&sslmode=disable`)).toBe(`postgres://${H}/f1?password=****&sslmode=disable`);
   });
 
+  it('with several @ before the host keeps all but the user name and password', () => {
+    expect(redactUrl(`postgres://app:a1@b2@c3@${H}/f1?sslmode=disable`)).toBe(`postgres://****@${H}/f1?sslmode=disable`);
+  });
+
   it('when in doubt keeps only the scheme and what follows the last @', () => {
     expect(redactUrl(`postgres://postgres:Sec@r#et10@${H}/f1`)).toBe(`postgres://****@${H}`);
-    expect(redactUrl(`postgres://app:a1@b2@c3@${H}/f1?sslmode=disable`)).toBe(`postgres://****@${H}`);
+    expect(redactUrl(`postgres://app:Sec@r/et10@${H}/f1?sslmode=disable`)).toBe(`postgres://****@${H}`);
     expect(redactUrl(`postgres://app:pa ss@${H.replace('55432', 'x')}/f1`)).toBe('postgres://****@127.0.0.1:x');
     expect(redactUrl('host=127.0.0.1 password=kw3secret')).toBe('****');
   });
