@@ -89,7 +89,8 @@ function writeCache(source, data) {
     // Only the last component: its parent must exist (and a recursive mkdir loops forever under /proc).
     if (!fs.existsSync(cacheDir)) fs.mkdirSync(cacheDir, { mode: 0o700 });
     if (!privateDir(cacheDir)) return;
-    const fd = fs.openSync(temporary, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
+    const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
+    const fd = fs.openSync(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
     try {
       fs.fchmodSync(fd, 0o600);
       fs.writeFileSync(fd, Buffer.concat([mac(source, data), data]));

@@ -107,7 +107,10 @@ export function urlSecrets(url: string | undefined): string[] {
   } catch {
     // The raw candidates above are all there is.
   }
-  const variants = found.filter(Boolean).flatMap((text) => [text, decodeLeniently(text), encodeURIComponent(text), encodeURIComponent(decodeLeniently(text))]);
+  const variants = found.filter(Boolean).flatMap((text) => {
+    const decoded = decodeLeniently(text);
+    return [text, decoded, encodeURIComponent(text), encodeURIComponent(decoded)];
+  });
   return [...new Set(variants)].sort((a, b) => b.length - a.length);
 }
 
@@ -137,7 +140,8 @@ function invalidUrl(url: string, cause: string): TidemarkError {
  */
 export function parseDatabaseUrl(url: string, defaults: { connectTimeoutMs?: number } = {}): DatabaseTarget {
   if (SCHEME.test(url) && atAfterHost(url)) {
-    throw invalidUrl(url, 'an "@" after the host: a password holding @ and /, ? or # must be percent-encoded (@ %40, / %2F, ? %3F, # %23)');
+    const cause = 'an "@" after the host: a password holding @ and /, ? or # must be percent-encoded (@ %40, / %2F, ? %3F, # %23)';
+    throw invalidUrl(url, cause);
   }
   let parsed: URL;
   try {

@@ -12,5 +12,6 @@ void run(async () => {
   // SIGTERM ends psql too; a second one leaves at once (exit listeners remove the passfile).
   const stop = new AbortController();
   process.on('SIGTERM', () => (stop.signal.aborted ? process.exit(143) : stop.abort('SIGTERM')));
-  return openPsql(settings(options), { args: rest, stdio: 'inherit', tty: !!process.stdin.isTTY && !!process.stdout.isTTY, signal: stop.signal });
+  const tty = !!process.stdin.isTTY && !!process.stdout.isTTY;
+  return openPsql(settings(options), { args: rest, stdio: 'inherit', tty, signal: stop.signal });
 });
