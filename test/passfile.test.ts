@@ -21,6 +21,8 @@ if (mode === 'sweep') {
   process.exit(0);
 }
 if (mode === 'handled') process.on('SIGTERM', () => process.exit(143));
+// As the commands' interruptSignal(): a once listener that stops the work, which then exits.
+if (mode === 'once') process.once('SIGTERM', () => setImmediate(() => process.exit(143)));
 const files = [writePassfile(password), ...(mode === 'two' ? [writePassfile(password)] : [])];
 if (mode === 'exit') process.exit(0);
 process.stdout.write(files.map((f) => f.path).join('\\n') + '\\n');
@@ -68,6 +70,7 @@ describe('passfiles', () => {
     ['SIGINT, not handled by the program', 'wait', 'SIGINT', { code: null, signal: 'SIGINT' }],
     ['SIGTERM, with two passfiles', 'two', 'SIGTERM', { code: null, signal: 'SIGTERM' }],
     ['SIGTERM, handled by the program with process.exit', 'handled', 'SIGTERM', { code: 143, signal: null }],
+    ['SIGTERM, handled by a once listener of the program, which exits later', 'once', 'SIGTERM', { code: 143, signal: null }],
   ] as const)('is removed on %s, and the program ends as it would have', async (_what, mode, signal, ending) => {
     const tmp = await privateTmp();
     const { child, paths, exited } = startDriver(mode, tmp);

@@ -43,8 +43,9 @@ export function writePassfile(password: string): Passfile {
     rmSync(dir, { recursive: true, force: true });
   };
   process.on('exit', remove);
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  // First in line, so that the command's own listeners, even `once` ones, are still there to be seen.
+  process.prependListener('SIGINT', onSignal);
+  process.prependListener('SIGTERM', onSignal);
   try {
     writeFileSync(file, `*:*:*:*:${escapeField(password)}\n`, { mode: 0o600, flag: 'wx' });
   } catch (err) {
