@@ -115,14 +115,19 @@ describe('passfiles', () => {
   });
 });
 
-describe('restore --new, interrupted while pg_restore runs', () => {
+describe('restore --new and backup:verify --restore-test, interrupted while pg_restore runs', () => {
   let db: TestDatabase;
   beforeAll(async () => {
     db = await createTestDatabase('passfile_restore', inject('pgToolsUrl'));
   });
   afterAll(() => db.close());
 
-  it.each(['SIGINT', 'SIGTERM'] as const)('%s leaves no passfile behind', async (signal) => {
+  it.each([
+    ['restore --new', 'SIGINT'],
+    ['restore --new', 'SIGTERM'],
+    ['backup:verify --restore-test', 'SIGINT'],
+    ['backup:verify --restore-test', 'SIGTERM'],
+  ] as const)('%s: %s leaves no passfile behind', async (command, signal) => {
     const real = inject('pgToolsBinDir');
     const dir = await tempDir('passfile-restore');
     const dump = path.join(dir, 'small.dump');
@@ -131,15 +136,19 @@ describe('restore --new, interrupted while pg_restore runs', () => {
     // pg_restore stands in: it says where its passfile is and waits to be stopped.
     await standIn(dir, 'psql', `exec "${real}/psql" "$@"\n`);
     await standIn(dir, 'pg_restore', [
-      // Its version and the archive check (no --dbname) are the real program's.
+      // Its version and the archive checks (no --dbname) are the real program's.
       `case " $* " in *" --dbname "*) ;; *) exec "${real}/pg_restore" "$@" ;; esac`,
-      `printf '%s %s\\n' "$$" "$PGPASSFILE" > '${log}'`,
+      `printf '%s %s\\n%s\\n' "$$" "$PGPASSFILE" "$*" > '${log}'`,
       'exec sleep 300',
     ].join('\n'));
     const tmp = await privateTmp();
-    const cli = spawnCli('restore', [dump, '--new', `${db.name}_copy`], { env: { DATABASE_URL: db.url, BACKUP_DIR: dir, PG_BIN_DIR: dir, TMPDIR: tmp } });
+    const [target, ...flags] = command.split(' ');
+    const args = target === 'restore' ? [dump, '--new', `${db.name}_copy`] : [dump, ...flags];
+    const cli = spawnCli(target, args, { env: { DATABASE_URL: db.url, BACKUP_DIR: dir, PG_BIN_DIR: dir, TMPDIR: tmp } });
     const ended = collect(cli);
-    const [pid, passfile] = (await waitFor(async () => (await readFile(log, 'utf8').catch(() => '')).trim() || undefined, 'pg_restore to start')).split(' ');
+    const written = await waitFor(async () => (await readFile(log, 'utf8').catch(() => '')).includes('\n') && readFile(log, 'utf8'), 'pg_restore to start');
+    const [first, argv] = written.split('\n');
+    const [pid, passfile] = first.split(' ');
     try {
       expect(passfile).toMatch(new RegExp(`^${tmp}/tidemark-pg-${cli.pid}-[A-Za-z0-9]{6}/`));
       expect(existsSync(passfile)).toBe(true);
@@ -153,7 +162,8 @@ describe('restore --new, interrupted while pg_restore runs', () => {
       } catch {
         // Stopped with the command already.
       }
-      await db.query(`DROP DATABASE IF EXISTS "${db.name}_copy" WITH (FORCE)`);
+      const restoredInto = /--dbname (\S+)/.exec(argv)![1];
+      await db.query(`DROP DATABASE IF EXISTS "${restoredInto}" WITH (FORCE)`);
     }
   });
 });
