@@ -10,6 +10,11 @@
 // from outliving its build. Writing is best effort: where dist/ is read-only
 // the command simply compiles each time, unless TIDEMARK_CODE_CACHE_DIR names
 // a writable directory for the cache.
+//
+// V8 itself checks little more than a cache's length against the source, so
+// a cache is only used when it is bound to the bundle read at this start (an
+// HMAC-SHA-256 of the cache, keyed by the bundle's SHA-256, stored before it)
+// and lives in a directory, and a file, that only this user can write.
 const fs = require('node:fs');
 const path = require('node:path');
 const vm = require('node:vm');
@@ -20,38 +25,98 @@ const key = 'BUNDLE_KEY';
 const bundle = path.join(__dirname, '..', 'bundles', `${name}.js`);
 const cacheDir = process.env.TIDEMARK_CODE_CACHE_DIR || path.join(__dirname, '..', '.code-cache');
 const cacheFile = path.join(cacheDir, `${name}-${key}-${process.versions.v8}-${process.arch}.bin`);
+const MAC_LENGTH = 32;
 
 // An import() inside a script compiled from a code cache finds no module
 // loader; the bundle imports its external modules through this one instead
 // (src/import-external.ts).
 globalThis[Symbol.for('tidemark.import')] = (specifier) => import(specifier);
 
-let cachedData;
-try {
-  cachedData = fs.readFileSync(cacheFile);
-} catch {
-  cachedData = undefined;
+/** Owned by this user, with none of the given group and other permission bits. */
+function ownedPrivately(stats, forbidden) {
+  return stats.uid === process.getuid() && (stats.mode & forbidden) === 0;
 }
+
+/** A real directory (not a symlink) that only this user can write. */
+function privateDir(dir) {
+  try {
+    const stats = fs.lstatSync(dir);
+    return stats.isDirectory() && ownedPrivately(stats, 0o022);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * HMAC-SHA-256 of the cache keyed by the SHA-256 of the bundle's bytes.
+ * node:crypto is loaded here, only when there is a cache to check or to
+ * write: every command that connects loads it anyway, the others would pay
+ * a few milliseconds for it on every start.
+ */
+function mac(source, data) {
+  const crypto = require('node:crypto');
+  const bundleHash = crypto.createHash('sha256').update(source).digest();
+  return crypto.createHmac('sha256', bundleHash).update(data).digest();
+}
+
+function macMatches(source, stored) {
+  const data = stored.subarray(MAC_LENGTH);
+  return require('node:crypto').timingSafeEqual(stored.subarray(0, MAC_LENGTH), mac(source, data)) ? data : undefined;
+}
+
+/** The cache's code, if the file is ours alone and was made from exactly this bundle. */
+function readCache(source) {
+  if (typeof process.getuid !== 'function' || !privateDir(cacheDir)) return undefined;
+  let fd;
+  try {
+    fd = fs.openSync(cacheFile, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    const stats = fs.fstatSync(fd);
+    // As written, 0600: a cache someone loosened or gave away is not ours any more.
+    if (!stats.isFile() || !ownedPrivately(stats, 0o077) || stats.size <= MAC_LENGTH) return undefined;
+    return macMatches(source, fs.readFileSync(fd));
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
+/** Best effort: a new file of our own (0600), renamed into place whole, in a directory of our own. */
+function writeCache(source, data) {
+  if (typeof process.getuid !== 'function') return;
+  const temporary = `${cacheFile}.${process.pid}.tmp`;
+  try {
+    // Only the last component: its parent must exist (and a recursive mkdir loops forever under /proc).
+    if (!fs.existsSync(cacheDir)) fs.mkdirSync(cacheDir, { mode: 0o700 });
+    if (!privateDir(cacheDir)) return;
+    const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
+    const fd = fs.openSync(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
+    try {
+      fs.fchmodSync(fd, 0o600);
+      fs.writeFileSync(fd, Buffer.concat([mac(source, data), data]));
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(temporary, cacheFile);
+  } catch {
+    try {
+      fs.rmSync(temporary, { force: true });
+    } catch {
+      // Nothing more to clean up.
+    }
+  }
+}
+
+const source = fs.readFileSync(bundle);
+const cachedData = readCache(source);
 // Node's own CommonJS wrapper, on the first line so that line numbers stay.
-const wrapped = `(function (exports, require, module, __filename, __dirname) { ${fs.readFileSync(bundle, 'utf8')}\n});`;
+const wrapped = `(function (exports, require, module, __filename, __dirname) { ${source.toString('utf8')}\n});`;
 const script = new vm.Script(wrapped, { filename: bundle, cachedData });
 if (cachedData === undefined || script.cachedDataRejected) {
   // Only a successful run: its cache holds the code a real run of the command compiles, not a help text's or an error's.
   const helpOnly = process.argv.includes('--help') || process.argv.includes('-h');
   process.once('exit', (code) => {
-    if (code !== 0 || helpOnly) return;
-    const temporary = `${cacheFile}.${process.pid}.tmp`;
-    try {
-      fs.mkdirSync(cacheDir, { recursive: true });
-      fs.writeFileSync(temporary, script.createCachedData());
-      fs.renameSync(temporary, cacheFile);
-    } catch {
-      try {
-        fs.rmSync(temporary, { force: true });
-      } catch {
-        // Nothing more to clean up.
-      }
-    }
+    if (code === 0 && !helpOnly) writeCache(source, script.createCachedData());
   });
 }
 const bundleModule = new Module(bundle, module);

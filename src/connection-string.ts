@@ -31,14 +31,98 @@ export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 
 const SCHEMES = new Set(['postgres:', 'postgresql:']);
 
+const HIDDEN = '****';
+const SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
+/** Query parameters that libpq reads as secrets (`?password=`, `?sslpassword=`). */
+const SECRET_PARAM = /password/i;
+
+/**
+ * The URL, safe to print. A URL that parses cleanly keeps everything but its
+ * password (and its user name too when it has several `@` before the host).
+ * When in doubt (it does not parse, or an `@` comes after the host: an
+ * unencoded password holding `@` and `/`, `?` or `#`) only the scheme and
+ * the host after the last `@` are kept: the password always comes before that `@`.
+ * Without a scheme nothing is kept: a keyword string may hold a password anywhere.
+ */
 export function redactUrl(url: string): string {
+  if (!url) return url;
+  const scheme = SCHEME.exec(url)?.[0];
+  if (!scheme) return HIDDEN;
+  const rest = url.slice(scheme.length);
+  const lastAt = rest.lastIndexOf('@');
+  const onlyHost = `${scheme}${lastAt >= 0 ? `${HIDDEN}@` : ''}${hostAfter(rest.slice(lastAt + 1))}`;
+  // Several @ before the host: where the user name ends is a guess, so it goes too.
+  const redacted = atAfterHost(url) ? onlyHost : redactParsed(url, rest.indexOf('@') !== lastAt) ?? onlyHost;
+  return maskSecrets(redacted, urlSecrets(url));
+}
+
+/**
+ * An `@` after the URL's host: what an unencoded password holding `@` and then
+ * `/`, `?` or `#` looks like. URL parsers then read a piece of the password
+ * as the host and the rest as the path or fragment.
+ */
+function atAfterHost(url: string): boolean {
+  const rest = url.slice(SCHEME.exec(url)?.[0].length ?? 0);
+  return rest.lastIndexOf('@') > rest.search(/[/?#]|$/);
+}
+
+/** host[:port][,host…] at the start of the text, and nothing else. */
+function hostAfter(text: string): string {
+  return /^[\w.\-:[\],%]*/.exec(text)![0];
+}
+
+function redactParsed(url: string, hideUser: boolean): string | undefined {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return undefined;
+  }
+  if (hideUser) {
+    parsed.username = HIDDEN;
+    parsed.password = '';
+  } else if (parsed.password) parsed.password = HIDDEN;
+  for (const key of [...parsed.searchParams.keys()]) if (SECRET_PARAM.test(key)) parsed.searchParams.set(key, HIDDEN);
+  return parsed.toString();
+}
+
+/**
+ * Every text that may be the URL's password, as typed, percent-decoded or
+ * percent-encoded, longest first: for an unencoded password with `@` in it
+ * each `@` may be the one that ends it, so each candidate is masked.
+ */
+export function urlSecrets(url: string | undefined): string[] {
+  const scheme = url && SCHEME.exec(url)?.[0];
+  if (!url || !scheme) return [];
+  const rest = url.slice(scheme.length);
+  const colon = rest.search(/[:@/?#]/);
+  const found: string[] = [];
+  if (rest[colon] === ':') {
+    for (let at = rest.indexOf('@', colon); at >= 0; at = rest.indexOf('@', at + 1)) found.push(rest.slice(colon + 1, at));
+  }
   try {
     const parsed = new URL(url);
-    if (parsed.password) parsed.password = '****';
-    return parsed.toString();
+    found.push(parsed.password);
+    for (const [key, value] of parsed.searchParams) if (SECRET_PARAM.test(key)) found.push(value);
   } catch {
-    return url.replace(/(\/\/[^:/@]*:)[^@]*@/, '$1****@');
+    // The raw candidates above are all there is.
   }
+  const variants = found.filter(Boolean).flatMap((text) => {
+    const decoded = decodeLeniently(text);
+    return [text, decoded, encodeURIComponent(text), encodeURIComponent(decoded)];
+  });
+  return [...new Set(variants)].sort((a, b) => b.length - a.length);
+}
+
+/** Decodes the well-formed %XX sequences and keeps the rest, as pg-connection-string does. */
+function decodeLeniently(text: string): string {
+  return text.replace(/(%[0-9a-f]{2})+/gi, (run) => {
+    try {
+      return decodeURIComponent(run);
+    } catch {
+      return run;
+    }
+  });
 }
 
 function invalidUrl(url: string, cause: string): TidemarkError {
@@ -55,6 +139,10 @@ function invalidUrl(url: string, cause: string): TidemarkError {
  * parameters are read and kept away from the server.
  */
 export function parseDatabaseUrl(url: string, defaults: { connectTimeoutMs?: number } = {}): DatabaseTarget {
+  if (SCHEME.test(url) && atAfterHost(url)) {
+    const cause = 'an "@" after the host: a password holding @ and /, ? or # must be percent-encoded (@ %40, / %2F, ? %3F, # %23)';
+    throw invalidUrl(url, cause);
+  }
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -115,10 +203,11 @@ function toClientConfig(options: Record<string, unknown>): ClientConfig {
   };
 }
 
-/** Masks every known secret in a text that may reach the user. */
+/** Masks every known secret in a text that may reach the user, the longest first (one may contain another). */
 export function maskSecrets(text: string, secrets: Array<string | undefined>): string {
   let out = text;
-  for (const secret of secrets) {
+  const longestFirst = secrets.filter((s): s is string => !!s).sort((a, b) => b.length - a.length);
+  for (const secret of longestFirst) {
     if (secret && secret.length >= 3) out = out.split(secret).join('****');
   }
   return out;

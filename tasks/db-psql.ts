@@ -9,5 +9,9 @@ void run(async () => {
   const { options } = parse(cli, own);
   // Ctrl-C belongs to psql (it cancels the running query); we wait for psql to end.
   process.on('SIGINT', () => undefined);
-  return openPsql(settings(options), { args: rest, stdio: 'inherit', tty: !!process.stdin.isTTY && !!process.stdout.isTTY });
+  // SIGTERM ends psql too; a second one leaves at once (exit listeners remove the passfile).
+  const stop = new AbortController();
+  process.on('SIGTERM', () => (stop.signal.aborted ? process.exit(143) : stop.abort('SIGTERM')));
+  const tty = !!process.stdin.isTTY && !!process.stdout.isTTY;
+  return openPsql(settings(options), { args: rest, stdio: 'inherit', tty, signal: stop.signal });
 });

@@ -21,6 +21,9 @@ describe('parseDatabaseUrl', () => {
     expect(err.reason).toContain(cause);
     expect(JSON.stringify(err.toJSON())).not.toContain(':p@');
   });
+  it('leaves an empty URL empty (nothing configured)', () => {
+    expect(redactUrl('')).toBe('');
+  });
   it('masks passwords even in URLs it cannot parse', () => {
     expect(redactUrl('postgres://u:pa ss@h:x/db')).not.toContain('pa ss');
   });

@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { runCli } from './helpers/cli.js';
+import { ROOT, runCli } from './helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from './helpers/db.js';
 import { migrationsDir } from './helpers/migrations.js';
 
@@ -97,3 +99,101 @@ describe('command launcher and code cache', () => {
     expect(result.stdout).toMatch(/000001_add_users\.up\.sql/);
   });
 });
+
+/**
+ * What an attacker who can write the cache directory would plant: V8's cache
+ * of a different script of the same length, which writes `marker` when run.
+ * Made in a child process so that its V8 flags are the commands'. With
+ * `bindTo`, prefixed with the launcher's HMAC keyed by that script's hash.
+ */
+function plantForeignCache(file: string, bundle: string, marker: string, bindTo?: 'foreign'): void {
+  const make = `
+    const vm = require('node:vm'), fs = require('node:fs'), crypto = require('node:crypto');
+    const [file, bundle, marker, bindTo] = process.argv.slice(1);
+    const real = \`(function (exports, require, module, __filename, __dirname) { \${fs.readFileSync(bundle, 'utf8')}\\n});\`;
+    const head = \`(function (exports, require) { require('node:fs').writeFileSync(\${JSON.stringify(marker)}, 'foreign code ran'); });\`;
+    const other = head + ' '.repeat(real.length - head.length);
+    const data = new vm.Script(other, { filename: bundle }).createCachedData();
+    const mac = crypto.createHmac('sha256', crypto.createHash('sha256').update(other).digest()).update(data).digest();
+    fs.writeFileSync(file, bindTo ? Buffer.concat([mac, data]) : data);
+  `;
+  execFileSync(process.execPath, ['-e', make, file, bundle, marker, bindTo ?? '']);
+}
+
+describe('code cache safety', () => {
+  const bundleOf = (name: string) => path.join(ROOT, 'dist', 'bundles', `${name}.js`);
+
+  it.each([['a bare V8 cache', undefined], ['a cache bound to the other script', 'foreign']] as const)(
+    'a planted same-length cache of other code (%s) is not run: the command runs its own code',
+    async (_what, bindTo) => {
+      const { cacheDir, migrations } = await scratch();
+      const env = { TIDEMARK_CODE_CACHE_DIR: cacheDir };
+      expect((await runCli('migrate:create', ['one', '--dir', migrations], { env })).code).toBe(0);
+      const [file] = await cacheFiles(cacheDir);
+      const marker = path.join(path.dirname(cacheDir), 'foreign-code-ran');
+      plantForeignCache(path.join(cacheDir, file), bundleOf('migrate-create'), marker, bindTo);
+
+      const result = await runCli('migrate:create', ['two', '--dir', migrations], { env });
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stdout).toMatch(/000002_two\.up\.sql/);
+      expect(existsSync(marker)).toBe(false);
+    },
+  );
+
+  it('writes the cache 0600 in a directory it makes 0700', async () => {
+    const { cacheDir, migrations } = await scratch();
+    expect((await runCli('migrate:create', ['one', '--dir', migrations], { env: { TIDEMARK_CODE_CACHE_DIR: cacheDir } })).code).toBe(0);
+    const [file] = await cacheFiles(cacheDir);
+    expect((await stat(path.join(cacheDir, file))).mode & 0o777).toBe(0o600);
+    expect((await stat(cacheDir)).mode & 0o777).toBe(0o700);
+    expect((await readdir(cacheDir)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it.each([
+    ['world-writable', async (dir: string) => { await mkdir(dir); await chmod(dir, 0o777); }],
+    ['group-writable', async (dir: string) => { await mkdir(dir); await chmod(dir, 0o770); }],
+    ['a symlink to a directory of ours', async (dir: string) => { await mkdir(`${dir}-real`, { mode: 0o700 }); await symlink(`${dir}-real`, dir); }],
+    ['owned by another user', async (dir: string) => { await mkdir(dir, { mode: 0o700 }); await chown(dir, 65534, 65534); }],
+  ])('a cache directory that is %s is neither read nor written; the command works', async (_what, prepare) => {
+    const { cacheDir, migrations } = await scratch();
+    await prepare(cacheDir);
+    const env = { TIDEMARK_CODE_CACHE_DIR: cacheDir };
+    const first = await runCli('migrate:create', ['one', '--dir', migrations], { env });
+    expect(first.code, first.stderr).toBe(0);
+    expect(await cacheFiles(cacheDir)).toEqual([]);
+    // A cache planted there is not read either.
+    const name = (await cacheFiles(await warmCacheDir())).at(0)!;
+    const marker = path.join(path.dirname(cacheDir), 'foreign-code-ran');
+    plantForeignCache(path.join(cacheDir, name), bundleOf('migrate-create'), marker);
+    const second = await runCli('migrate:create', ['two', '--dir', migrations], { env });
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stdout).toMatch(/000002_two\.up\.sql/);
+    expect(existsSync(marker)).toBe(false);
+  });
+
+  it.each([
+    ['mode 0644', (file: string) => chmod(file, 0o644)],
+    ['another owner', (file: string) => chown(file, 65534, 65534)],
+  ])('a cache file with %s is ignored and written afresh, ours and 0600', async (_what, spoil) => {
+    const { cacheDir, migrations } = await scratch();
+    const env = { TIDEMARK_CODE_CACHE_DIR: cacheDir };
+    expect((await runCli('migrate:create', ['one', '--dir', migrations], { env })).code).toBe(0);
+    const file = path.join(cacheDir, (await cacheFiles(cacheDir))[0]);
+    await spoil(file);
+    const before = await stat(file);
+    const result = await runCli('migrate:create', ['two', '--dir', migrations], { env });
+    expect(result.code, result.stderr).toBe(0);
+    // A cache that was used is left as it is; this one was replaced.
+    const after = await stat(file);
+    expect(after.ino).not.toBe(before.ino);
+    expect(after.mode & 0o777).toBe(0o600);
+    expect(after.uid).toBe(process.getuid!());
+  });
+});
+
+/** A directory with a cache of migrate:create, to learn the cache file's name. */
+async function warmCacheDir(): Promise<string> {
+  const { cacheDir, migrations } = await scratch();
+  expect((await runCli('migrate:create', ['one', '--dir', migrations], { env: { TIDEMARK_CODE_CACHE_DIR: cacheDir } })).code).toBe(0);
+  return cacheDir;
+}

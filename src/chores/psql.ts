@@ -1,7 +1,7 @@
 import type { StdioOptions } from 'node:child_process';
 import { constants } from 'node:os';
 import type { Settings } from '../config.js';
-import { TidemarkError, describeCause } from '../errors.js';
+import { TidemarkError, abortSignalName, describeCause, interruptedError, isTidemarkError } from '../errors.js';
 import { connectionArgs, describeHost, prepareTool, spawnTool, toolHostFromEnv, type ToolHost } from '../pgtools/exec.js';
 import { findTools } from '../pgtools/locate.js';
 
@@ -12,6 +12,8 @@ export interface PsqlOptions {
   stdio?: StdioOptions;
   /** Ask docker for a terminal in the container too (when stdin is one). */
   tty?: boolean;
+  /** Aborted with a signal's name: psql gets that signal, and the session ends as INTERRUPTED. */
+  signal?: AbortSignal;
 }
 
 function notFound(host: ToolHost, cause: string): TidemarkError {
@@ -43,11 +45,22 @@ export async function openPsql(settings: Settings, options: PsqlOptions = {}): P
   const toolPath = host.kind === 'local' ? await localPsql(settings, host) : undefined;
   const args = [...connectionArgs(target, host), '-d', target.database, ...(options.args ?? [])];
   const command = await prepareTool('psql', args, target, host, toolPath, { tty: options.tty });
+  let ended: { code: number | null; signal: NodeJS.Signals | null };
   try {
-    const { code, signal } = await spawnTool(command, options.stdio ?? 'inherit').done;
-    return code ?? 128 + (signal ? constants.signals[signal] : 0);
+    if (options.signal?.aborted) throw interrupted(options.signal, 'before psql started');
+    const spawned = spawnTool(command, options.stdio ?? 'inherit');
+    const forward = () => spawned.child.kill((abortSignalName(options.signal) ?? 'SIGTERM') as NodeJS.Signals);
+    options.signal?.addEventListener('abort', forward, { once: true });
+    ended = await spawned.done.finally(() => options.signal?.removeEventListener('abort', forward));
   } catch (err) {
     await command.cleanup();
+    if (isTidemarkError(err)) throw err;
     throw notFound(host, describeCause(err));
   }
+  if (options.signal?.aborted) throw interrupted(options.signal, `psql ended${ended.signal ? ` by ${ended.signal}` : ''}`);
+  return ended.code ?? 128 + (ended.signal ? constants.signals[ended.signal] : 0);
+}
+
+function interrupted(signal: AbortSignal, state: string): TidemarkError {
+  return interruptedError(abortSignalName(signal), 'run psql', `${state}; its passfile is removed`);
 }

@@ -1,9 +1,7 @@
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { DatabaseTarget } from '../connection-string.js';
+import { removeLeftBehind, writePassfile } from './passfile.js';
 
 /** Where PostgreSQL's client programs run: here, or inside a container next to the server. */
 export type ToolHost =
@@ -34,10 +32,6 @@ export interface PreparedCommand {
 // libpq reads these from the environment; only their names ever reach an argv.
 const FORWARDED = ['PGPASSWORD', 'PGSSLMODE', 'PGAPPNAME', 'PGOPTIONS', 'PGCONNECT_TIMEOUT'];
 
-function escapePassfileField(value: string): string {
-  return value.replace(/\\/g, '\\\\').replace(/:/g, '\\:');
-}
-
 function libpqEnv(target: DatabaseTarget): Record<string, string> {
   const env: Record<string, string> = { PGAPPNAME: String(target.client.application_name ?? 'tidemark') };
   const url = new URL(target.redacted);
@@ -49,6 +43,14 @@ function libpqEnv(target: DatabaseTarget): Record<string, string> {
   return env;
 }
 
+/** The environment without any variable that holds the password (DATABASE_URL above all): a child's environment is readable in /proc. */
+function withoutSecret(env: NodeJS.ProcessEnv, password: string | undefined): NodeJS.ProcessEnv {
+  if (!password) return env;
+  const forms = [password, encodeURIComponent(password)];
+  for (const [name, value] of Object.entries(env)) if (value && forms.some((form) => value.includes(form))) delete env[name];
+  return env;
+}
+
 /** `-h host -p port -U user` for a local run; only `-U user` inside a container, which connects over its own socket. */
 export function connectionArgs(target: DatabaseTarget, host: ToolHost): string[] {
   const user = target.user ? ['-U', target.user] : [];
@@ -57,21 +59,20 @@ export function connectionArgs(target: DatabaseTarget, host: ToolHost): string[]
 
 /**
  * The command line for a client program. The password travels in a
- * temporary passfile (mode 0600) for a local run, or in the docker client's
- * environment, forwarded by name (`-e PGPASSWORD`), into a container.
+ * temporary passfile (0600, in a 0700 directory of its own, see passfile.ts)
+ * for a local run, or in the docker client's environment, forwarded by name
+ * (`-e PGPASSWORD`), into a container. Passfile directories left behind by a
+ * killed run are removed first.
  */
 export async function prepareTool(tool: string, args: string[], target: DatabaseTarget, host: ToolHost, toolPath?: string, options: { tty?: boolean } = {}): Promise<PreparedCommand> {
-  const env: NodeJS.ProcessEnv = { ...process.env, ...libpqEnv(target) };
+  removeLeftBehind();
+  const env = withoutSecret({ ...process.env, ...libpqEnv(target) }, target.password);
   delete env.PGPASSWORD;
-  let passfile: string | undefined;
   if (host.kind === 'local') {
-    if (target.password) {
-      passfile = path.join(tmpdir(), `tidemark-${randomBytes(8).toString('hex')}.pgpass`);
-      await writeFile(passfile, `*:*:*:*:${escapePassfileField(target.password)}\n`, { mode: 0o600 });
-      env.PGPASSFILE = passfile;
-    }
+    const passfile = target.password ? writePassfile(target.password) : undefined;
+    if (passfile) env.PGPASSFILE = passfile.path;
     const file = toolPath ?? (host.binDir ? path.join(host.binDir, tool) : tool);
-    return { file, args, env, cleanup: async () => { if (passfile) await rm(passfile, { force: true }); } };
+    return { file, args, env, cleanup: async () => passfile?.remove() };
   }
   if (target.password) env.PGPASSWORD = target.password;
   const forward = FORWARDED.filter((name) => env[name] !== undefined).flatMap((name) => ['-e', name]);

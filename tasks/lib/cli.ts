@@ -7,7 +7,7 @@ import cac, { type CAC } from 'cac';
 import { loadSettings, readEnvironment, type ConfigInput, type Settings } from '../../src/config.js';
 import { loadBackupSettings, type BackupSettings } from '../../src/backup/config.js';
 import { TidemarkError, formatError, isTidemarkError } from '../../src/errors.js';
-import { maskSecrets } from '../../src/connection-string.js';
+import { maskSecrets, urlSecrets } from '../../src/connection-string.js';
 import { closeConnectionsWithoutWaiting } from '../../src/connection-close.js';
 import { toJson } from './json.js';
 import { importExternal } from '../../src/import-external.js';
@@ -16,17 +16,9 @@ export type Options = Record<string, unknown> & { json?: boolean; envFile?: stri
 
 const secrets: string[] = [];
 
+/** Every text that may be the URL's password (all of it, whatever the URL looks like), to mask in all output. */
 function rememberSecretsIn(url: string | undefined): void {
-  const password = url?.match(/^[a-z]+:\/\/[^:/@]*:([^@]*)@/i)?.[1];
-  if (password) secrets.push(password, decodeURIComponentSafe(password));
-}
-
-function decodeURIComponentSafe(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
+  secrets.push(...urlSecrets(url));
 }
 
 export const out = {
