@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { readMigrationDir } from '../src/source/index.js';
+import { inlineMigrations, readMigrationDir } from '../src/source/index.js';
 import { firstInvalidUtf8 } from '../src/source/encoding.js';
 import { runCli } from './helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from './helpers/db.js';
@@ -100,6 +100,15 @@ describe('a UTF-8 byte order mark at the start of a file', () => {
     const again = await cli(db, 'migrate', dir);
     expect(again.code).toBe(0);
     expect(again.stdout).toContain('Already at latest version: 2');
+  });
+
+  it('is left out of the SQL of files and in-memory migrations, and kept in their checksums', async () => {
+    const { dir } = await migrationsDir({});
+    await writeBytes(dir, files);
+    const fromFile = await (await readMigrationDir(dir)).migrations[0].up!.load();
+    expect(fromFile).toEqual({ sql: "CREATE TABLE plain (id int, note text DEFAULT 'é');\n", byteOrderMark: true, checksum: sha256(files['1_plain.up.sql']) });
+    const inline = await inlineMigrations([{ version: 1, name: 'a', up: '\uFEFFSELECT 1' }]).migrations[0].up!.load();
+    expect(inline).toEqual({ sql: 'SELECT 1', byteOrderMark: true, checksum: sha256(Buffer.from('\uFEFFSELECT 1')) });
   });
 
   it('is named in the dry run, in text and in JSON', async () => {

@@ -64,11 +64,11 @@ function utf16Mark(bytes: Uint8Array): string | undefined {
 function invalidUtf8Error(bytes: Uint8Array, file: string): TidemarkError {
   const offset = firstInvalidUtf8(bytes);
   const { line, column } = lineAndColumn(bytes, offset);
-  const shown = Array.from(bytes.subarray(offset, offset + 4), (b) => b.toString(16).toUpperCase().padStart(2, '0')).join(' ');
+  const byte = `0x${bytes[offset].toString(16).toUpperCase().padStart(2, '0')}`;
   const utf16 = utf16Mark(bytes);
   const cause = utf16
     ? `the file is ${utf16} (it starts with that byte order mark), not UTF-8`
-    : `not valid UTF-8: the bytes ${shown} at byte offset ${offset} (line ${line}, byte ${column} of the line) are no UTF-8 character`;
+    : `not valid UTF-8: byte ${byte} at byte offset ${offset} (line ${line}, byte ${column} of the line) begins no UTF-8 character`;
   return new TidemarkError('MIGRATION_SOURCE_FAILED', 'migration file is not UTF-8', {
     operation: `read ${file}`,
     cause,

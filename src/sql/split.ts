@@ -48,7 +48,8 @@ class LineCounter {
   /** The 1-based line of a byte offset; offsets are expected in increasing order. */
   lineAt(offset: number): number {
     if (offset < this.offset) [this.offset, this.line] = [0, 1];
-    for (let i = this.bytes.indexOf(NEWLINE, this.offset); i !== -1 && i < offset; i = this.bytes.indexOf(NEWLINE, i + 1)) this.line++;
+    const { bytes } = this;
+    for (let i = bytes.indexOf(NEWLINE, this.offset); i !== -1 && i < offset; i = bytes.indexOf(NEWLINE, i + 1)) this.line++;
     this.offset = offset;
     return this.line;
   }
@@ -64,10 +65,11 @@ function countNewlines(text: string, end: number): number {
  * Where a chunk may end: just after the first semicolon at or after `from`
  * that ends its line (the end of the text when there is none). Only a guess:
  * the semicolon may sit in a string, a comment or a function body, which
- * parseChunk finds out.
+ * the parse of the chunk finds out.
  */
 function nextCut(bytes: Buffer, from: number): number {
-  for (let i = from < bytes.length ? bytes.indexOf(SEMICOLON, from) : -1; i !== -1; i = bytes.indexOf(SEMICOLON, i + 1)) {
+  if (from >= bytes.length) return bytes.length;
+  for (let i = bytes.indexOf(SEMICOLON, from); i !== -1; i = bytes.indexOf(SEMICOLON, i + 1)) {
     let j = i + 1;
     while (bytes[j] === 0x20 || bytes[j] === 0x09 || bytes[j] === 0x0d) j++;
     if (j >= bytes.length || bytes[j] === NEWLINE) return i + 1;
@@ -84,48 +86,60 @@ function syntaxError(err: unknown, chunk: string, linesBefore: number): SqlSynta
   return new SqlSyntaxError((err as Error).message, linesBefore + countNewlines(chunk, end) + 1);
 }
 
-/**
- * The statements of bytes [from, to). A chunk that ends before the text does
- * is only accepted when its last statement ends at its final semicolon, that
- * is when the cut fell between two statements; otherwise (or on a parse
- * error) it gives undefined, and the caller tries a longer chunk.
- */
-async function parseChunk(parse: Parse, sql: string, bytes: Buffer, from: number, to: number, lines: LineCounter): Promise<ParsedStatement[] | undefined> {
-  const whole = from === 0 && to === bytes.length;
-  const chunk = whole ? sql : bytes.toString('utf8', from, to);
-  const final = to === bytes.length;
-  let raw: RawStatement[];
-  try {
-    raw = ((await parse(chunk)) as { stmts?: RawStatement[] }).stmts ?? [];
-  } catch (err) {
-    if (final) throw syntaxError(err, chunk, lines.lineAt(from) - 1);
-    return undefined;
+/** One text parsed a chunk at a time, front to back. */
+class ChunkedParse {
+  private readonly lines: LineCounter;
+
+  constructor(private readonly parse: Parse, private readonly sql: string, private readonly bytes: Buffer) {
+    this.lines = new LineCounter(bytes);
   }
-  const last = raw.at(-1);
-  if (!final && (!last?.stmt_len || (last.stmt_location ?? 0) + last.stmt_len !== to - from - 1)) return undefined;
-  return raw.map((s) => {
-    const start = from + (s.stmt_location ?? 0);
-    return { kind: Object.keys(s.stmt)[0], start, end: s.stmt_len ? start + s.stmt_len : to };
-  });
+
+  async statements(): Promise<ParsedStatement[]> {
+    const statements: ParsedStatement[] = [];
+    for (let from = 0, size = CHUNK_BYTES; from < this.bytes.length; ) {
+      const to = nextCut(this.bytes, from + size);
+      const parsed = await this.chunk(from, to);
+      if (!parsed) {
+        // A cut inside a statement: at least twice the length, past this cut, so that
+        // a long statement costs at most about twice its parse.
+        size = Math.max(size * 2, to - from + 1);
+        continue;
+      }
+      for (const s of parsed) statements.push(s);
+      from = to;
+      size = CHUNK_BYTES;
+    }
+    return statements;
+  }
+
+  /**
+   * The statements of bytes [from, to). A chunk that ends before the text
+   * does is only accepted when its last statement ends at its final
+   * semicolon, that is when the cut fell between two statements; otherwise
+   * (or on a parse error) it gives undefined, for a longer try.
+   */
+  private async chunk(from: number, to: number): Promise<ParsedStatement[] | undefined> {
+    const text = from === 0 && to === this.bytes.length ? this.sql : this.bytes.toString('utf8', from, to);
+    const final = to === this.bytes.length;
+    let raw: RawStatement[];
+    try {
+      raw = ((await this.parse(text)) as { stmts?: RawStatement[] }).stmts ?? [];
+    } catch (err) {
+      if (final) throw syntaxError(err, text, this.lines.lineAt(from) - 1);
+      return undefined;
+    }
+    const last = raw.at(-1);
+    if (!final && (!last?.stmt_len || (last.stmt_location ?? 0) + last.stmt_len !== to - from - 1)) return undefined;
+    return raw.map((s) => {
+      const start = from + (s.stmt_location ?? 0);
+      return { kind: Object.keys(s.stmt)[0], start, end: s.stmt_len ? start + s.stmt_len : to };
+    });
+  }
 }
 
 async function parseStatements(sql: string, bytes: Buffer): Promise<ParsedStatement[]> {
   const { parse } = await importExternal<typeof import('libpg-query')>('libpg-query');
-  const lines = new LineCounter(bytes);
-  const statements: ParsedStatement[] = [];
-  for (let from = 0, size = CHUNK_BYTES; from < bytes.length; ) {
-    const to = nextCut(bytes, from + size);
-    const parsed = await parseChunk(parse as Parse, sql, bytes, from, to, lines);
-    if (!parsed) {
-      // A cut inside a statement: twice the length, so that a long statement costs at most twice its parse.
-      size *= 2;
-      continue;
-    }
-    for (const s of parsed) statements.push(s);
-    from = to;
-    size = CHUNK_BYTES;
-  }
-  return statements;
+  return new ChunkedParse(parse as Parse, sql, bytes).statements();
 }
 
 /** Splits a script into the statements PostgreSQL would see, each with its starting line. */

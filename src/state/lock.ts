@@ -110,7 +110,8 @@ export async function acquireLocks(client: pg.Client, keys: bigint[], options: L
   } catch (err) {
     await releaseLocks(client, held).catch(() => undefined);
     if (err instanceof TidemarkError) throw err;
-    throw new TidemarkError('MIGRATION_INIT_FAILED', 'cannot take the migration lock', { operation: options.operation, cause: (err as Error).message }, { cause: err });
+    throw new TidemarkError('MIGRATION_INIT_FAILED', 'cannot take the migration lock',
+      { operation: options.operation, cause: (err as Error).message }, { cause: err });
   }
 }
 
