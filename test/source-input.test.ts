@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { afterEach, describe, expect, inject, it } from 'vitest';
 import { inlineMigrations, readMigrationDir } from '../src/source/index.js';
 import { firstInvalidUtf8 } from '../src/source/encoding.js';
 import { runCli } from './helpers/cli.js';
@@ -73,6 +74,31 @@ describe('migration files that are not UTF-8', () => {
     const status = await cli(db, 'migrate:status', dir, ['--json']);
     expect(status.code).toBe(1);
     expect(JSON.parse(status.stderr).error).toMatchObject({ code: 'MIGRATION_SOURCE_FAILED', details: { offset: LATIN1_OFFSET, line: 2 } });
+  });
+});
+
+describe('a UTF-8 file', () => {
+  it('applies to a database in another encoding, converted by the server', async () => {
+    const admin = new pg.Client({ connectionString: inject('pg18Url') });
+    await admin.connect();
+    const name = `t_latin1_db_${process.pid}`;
+    await admin.query(`CREATE DATABASE ${name} ENCODING 'LATIN1' TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C'`);
+    const url = new URL(inject('pg18Url'));
+    url.pathname = `/${name}`;
+    try {
+      const { dir } = await migrationsDir({ '1_names.up.sql': "CREATE TABLE names (n text);\nINSERT INTO names VALUES ('café');\n" });
+      const run = await runCli('migrate', ['--dir', dir], { env: { DATABASE_URL: url.toString() } });
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+      const check = new pg.Client({ connectionString: url.toString() });
+      await check.connect();
+      const { rows } = await check.query("SELECT n, encode(convert_to(n, 'LATIN1'), 'hex') AS stored FROM names");
+      await check.end();
+      expect(rows).toEqual([{ n: 'café', stored: '636166e9' }]);
+    } finally {
+      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await admin.end();
+    }
   });
 });
 
