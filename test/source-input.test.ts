@@ -50,6 +50,15 @@ describe('migration files that are not UTF-8', () => {
     expect(err.data).toMatchObject({ offset: LATIN1_OFFSET, line: 2 });
   });
 
+  it('are named as UTF-16 when they start with its byte order mark', async () => {
+    const { dir } = await migrationsDir({});
+    await writeBytes(dir, { '1_wide.up.sql': Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('SELECT 1;', 'utf16le')]) });
+    const err = await (await readMigrationDir(dir)).migrations[0].up!.load().catch((e) => e);
+    expect(err.code).toBe('MIGRATION_SOURCE_FAILED');
+    expect(err.reason).toBe('the file is UTF-16 little-endian (it starts with that byte order mark), not UTF-8');
+    expect(err.hint).toContain('iconv -f UTF-16 -t UTF-8');
+  });
+
   it('finds the first ill-formed sequence as the Unicode standard defines it', () => {
     const at = (...bytes: number[]) => firstInvalidUtf8(Uint8Array.from(bytes));
     expect(at(0x61, 0xc3, 0xa9, 0xe2, 0x82, 0xac, 0xf0, 0x9f, 0x98, 0x80)).toBe(-1);

@@ -73,7 +73,7 @@ function invalidUtf8Error(bytes: Uint8Array, file: string): TidemarkError {
     operation: `read ${file}`,
     cause,
     hint: 'migration files must be UTF-8 (PostgreSQL converts the text to the database\'s encoding). '
-      + 'Convert the file, e.g. `iconv -f LATIN1 -t UTF-8 FILE > FILE.utf8`, then replace it; nothing was run',
+      + `Convert the file, e.g. \`iconv -f ${utf16 ? 'UTF-16' : 'LATIN1'} -t UTF-8 FILE > FILE.utf8\`, then replace it; nothing was run`,
     data: { file, offset, line, column },
   });
 }
