@@ -36,3 +36,57 @@ describe('transaction detection', () => {
     expect(wantsNoTransaction('SELECT 1;\n-- tidemark:no-transaction')).toBe(false);
   });
 });
+
+/** Statements that each hide semicolons at line ends where a chunk of a large file may be cut. */
+const TRICKY: ((i: number) => string)[] = [
+  (i) => `INSERT INTO t VALUES (${i}, 'a;\nb', E'\\';\nx')`,
+  (i) => `CREATE FUNCTION f${i}() RETURNS int LANGUAGE plpgsql AS $body$\nBEGIN\n  RETURN ${i};\nEND;\n$body$`,
+  (i) => `CREATE FUNCTION g${i}() RETURNS int LANGUAGE sql\nBEGIN ATOMIC\n  SELECT ${i};\n  SELECT 2;\nEND`,
+  (i) => `SELECT ${i} /* a comment;\nover lines; */ + 1`,
+  (i) => `SELECT ${i} -- a trailing comment;\n  + 2`,
+  (i) => `UPDATE t SET note = 'é😀;' WHERE id = ${i}`,
+];
+
+/** A script of `count` statements, with what splitStatements should find: each text and its line. */
+function largeScript(count: number): { sql: string; expected: { text: string; line: number }[] } {
+  const parts: string[] = [];
+  const expected: { text: string; line: number }[] = [];
+  let line = 1;
+  const add = (text: string) => {
+    parts.push(text);
+    line += text.split('\n').length - 1;
+  };
+  for (let i = 0; i < count; i++) {
+    const text = i === Math.floor(count / 2)
+      // One statement several chunks long: its body is full of line-ending semicolons.
+      ? `CREATE FUNCTION big() RETURNS void LANGUAGE plpgsql AS $$\nBEGIN\n${'  PERFORM 1;\n'.repeat(60_000)}END\n$$`
+      : TRICKY[i % TRICKY.length](i);
+    if (i % 7 === 0) add('-- between statements;\n\n');
+    expected.push({ text, line });
+    add(`${text};\n`);
+  }
+  return { sql: parts.join(''), expected };
+}
+
+describe('splitStatements on a large file', () => {
+  it('finds every boundary and line of 50,000 statements', async () => {
+    const { sql, expected } = largeScript(50_000);
+    const statements = await splitStatements(sql);
+    expect(statements.length).toBe(expected.length);
+    const wrong = statements.findIndex((s, i) => s.text !== expected[i].text || s.line !== expected[i].line);
+    expect(wrong === -1 ? undefined : { index: wrong, got: statements[wrong], expected: expected[wrong] }).toBeUndefined();
+  });
+  it('reports the line of a syntax error far into a large file', async () => {
+    const { sql, expected } = largeScript(30_000);
+    const broken = `${sql}SELEC 2;\n${sql}`;
+    const err = await splitStatements(broken).catch((e) => e);
+    expect(err).toBeInstanceOf(SqlSyntaxError);
+    expect(err.line).toBe(sql.split('\n').length);
+    expect(expected.length).toBe(30_000);
+  });
+  it('counts the error position in characters, not bytes', async () => {
+    const err = await splitStatements(`SELECT '${'😀é'.repeat(20)}';\nSELECT 1;\nSELEC 2;`).catch((e) => e);
+    expect(err).toBeInstanceOf(SqlSyntaxError);
+    expect(err.line).toBe(3);
+  });
+});

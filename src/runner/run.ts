@@ -26,7 +26,10 @@ export interface StepReport {
   outOfOrder: boolean;
   mode?: StepResult['mode'];
   durationMs?: number;
+  /** Dry run with --sql: the SQL that would be sent. */
   sql?: string;
+  /** Dry run: the file starts with a UTF-8 byte order mark, which is not sent to the server. */
+  byteOrderMark?: boolean;
 }
 
 export interface RunReport {
@@ -69,7 +72,11 @@ export async function runSteps(session: Session, steps: Step[], current: bigint 
   const last = steps.at(-1);
   const toVersion = last ? last.toVersion : current;
   if (options.dryRun) {
-    const reports = await Promise.all(steps.map(async (step) => ({ ...stepReport(step), ...(options.sql && { sql: (await step.script.load()).sql }) })));
+    // Every file is read, as a real run reads them: one that cannot run fails the plan too.
+    const reports = await Promise.all(steps.map(async (step) => {
+      const { sql, byteOrderMark } = await step.script.load();
+      return { ...stepReport(step), byteOrderMark, ...(options.sql && { sql }) };
+    }));
     return { dryRun: true, fromVersion: current, toVersion, steps: reports, warnings, durationMs: performance.now() - started };
   }
   // Every file is read before the first one runs: an unreadable file stops the run before it changes anything.

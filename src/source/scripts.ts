@@ -1,6 +1,7 @@
 import { hash } from 'node:crypto';
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { TidemarkError } from '../errors.js';
+import { decodeMigrationFile } from './encoding.js';
 import type { Direction } from './parse.js';
 import type { LoadedScript, MigrationScript } from './types.js';
 
@@ -56,7 +57,8 @@ class FileScript implements MigrationScript {
         cause: (err as Error).message,
       }, { cause: err });
     }
-    return { sql: bytes.toString('utf8'), checksum: checksumOf(bytes) };
+    // The checksum is over the bytes as they are, byte order mark and all.
+    return { ...decodeMigrationFile(bytes, this.base + this.fileName), checksum: checksumOf(bytes) };
   }
 }
 
@@ -65,7 +67,9 @@ export function fileScript(base: string, fileName: string, direction: Direction)
 }
 
 export function inlineScript(sql: string, fileName: string, direction: Direction): MigrationScript {
-  const loaded = Promise.resolve({ sql, checksum: checksumOf(Buffer.from(sql, 'utf8')) });
+  const byteOrderMark = sql.charCodeAt(0) === 0xfeff;
+  const text = byteOrderMark ? sql.slice(1) : sql;
+  const loaded = Promise.resolve({ sql: text, checksum: checksumOf(Buffer.from(sql, 'utf8')), byteOrderMark });
   return { fileName, direction, load: () => loaded };
 }
 

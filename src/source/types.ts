@@ -1,15 +1,18 @@
 import type { Direction } from './parse.js';
 
 export interface LoadedScript {
+  /** The text that is run: the file's UTF-8, without a leading byte order mark. */
   sql: string;
-  /** SHA-256 of the file's bytes, hex. */
+  /** SHA-256 of the file's bytes as they are (a byte order mark included), hex. */
   checksum: string;
+  /** The file started with a UTF-8 byte order mark, which is not sent to the server. */
+  byteOrderMark: boolean;
 }
 
 export interface MigrationScript {
   fileName: string;
   direction: Direction;
-  /** Reads (once) and hashes the script. */
+  /** Reads (once), checks and hashes the script; a file that is not UTF-8 fails with MIGRATION_SOURCE_FAILED. */
   load(): Promise<LoadedScript>;
 }
 

@@ -1,5 +1,6 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
-import { TidemarkError } from '../errors.js';
+import { abortSignalName, interruptedError, TidemarkError } from '../errors.js';
 
 export interface LockHolder {
   pid: number;
@@ -17,6 +18,8 @@ export interface LockOptions {
   operation: string;
   /** Called once when the first try fails, so that a CLI can say it is waiting. */
   onWait?: (holder: LockHolder | undefined) => void;
+  /** Ends the wait early (SIGINT, SIGTERM): the reason names the signal. */
+  signal?: AbortSignal;
 }
 
 const POLL_START_MS = 25;
@@ -54,39 +57,61 @@ export function describeHolder(holder: LockHolder | undefined): string {
   return `held by pid ${holder.pid} (${app}, user ${holder.user}${from}), connected since ${holder.connectedSince.toISOString()}, ${holder.state ?? 'unknown state'}${holder.stateSince ? ` since ${holder.stateSince.toISOString()}` : ''}`;
 }
 
+function timeoutError(key: bigint, holder: LockHolder | undefined, waitedMs: number, operation: string): TidemarkError {
+  return new TidemarkError('MIGRATION_LOCK_TIMEOUT', 'timed out waiting for the migration lock', {
+    operation,
+    cause: `advisory lock ${key} was ${describeHolder(holder)}; waited ${(waitedMs / 1000).toFixed(1)}s`,
+    hint: 'wait for the other run to finish, raise --lock-timeout (TIDEMARK_LOCK_TIMEOUT), or end that session with pg_terminate_backend(pid) if it is stuck',
+    data: { key: key.toString(), holder, waitedMs: Math.round(waitedMs) },
+  });
+}
+
+/** Sleeps, unless the signal ends the wait first; the timer is cleared either way. */
+async function pause(ms: number, signal: AbortSignal | undefined, operation: string): Promise<void> {
+  try {
+    await sleep(ms, undefined, { signal });
+  } catch (err) {
+    if (!signal?.aborted) throw err;
+    throw interruptedError(abortSignalName(signal), operation, 'nothing was changed: the migration lock was never taken');
+  }
+}
+
+/**
+ * One key, tried with a growing pause between tries until the deadline: the
+ * last pause is cut to end at the deadline, where the lock is tried once more.
+ */
+async function acquireLock(client: pg.Client, key: bigint, started: number, options: LockOptions): Promise<void> {
+  const deadline = started + options.timeoutMs;
+  let delay = POLL_START_MS;
+  for (let tries = 0; !(await tryLock(client, key)); tries++) {
+    const holder = await findLockHolder(client, key);
+    const left = deadline - performance.now();
+    if (left <= 0) throw timeoutError(key, holder, performance.now() - started, options.operation);
+    if (tries === 0) options.onWait?.(holder);
+    await pause(Math.min(delay, left), options.signal, options.operation);
+    delay = Math.min(delay * 2, POLL_MAX_MS);
+  }
+}
+
 /**
  * Session-level advisory locks taken with pg_try_advisory_lock in a loop:
  * never pg_advisory_lock, whose wait inside the server can deadlock against
- * CREATE INDEX CONCURRENTLY run by the lock holder.
+ * CREATE INDEX CONCURRENTLY run by the lock holder. The timeout covers all
+ * the keys together.
  */
 export async function acquireLocks(client: pg.Client, keys: bigint[], options: LockOptions): Promise<void> {
-  const deadline = Date.now() + options.timeoutMs;
+  const started = performance.now();
   const held: bigint[] = [];
   try {
     for (const key of keys) {
-      let delay = POLL_START_MS;
-      let waited = false;
-      while (!(await tryLock(client, key))) {
-        const holder = await findLockHolder(client, key);
-        if (Date.now() + delay > deadline) {
-          throw new TidemarkError('MIGRATION_LOCK_TIMEOUT', 'timed out waiting for the migration lock', {
-            operation: options.operation,
-            cause: `advisory lock ${key} was ${describeHolder(holder)}; waited ${(options.timeoutMs / 1000).toFixed(1)}s`,
-            hint: 'wait for the other run to finish, raise --lock-timeout (TIDEMARK_LOCK_TIMEOUT), or end that session with pg_terminate_backend(pid) if it is stuck',
-            data: { key: key.toString(), holder },
-          });
-        }
-        if (!waited) options.onWait?.(holder);
-        waited = true;
-        await new Promise((resolve) => setTimeout(resolve, delay));
-        delay = Math.min(delay * 2, POLL_MAX_MS);
-      }
+      await acquireLock(client, key, started, options);
       held.push(key);
     }
   } catch (err) {
     await releaseLocks(client, held).catch(() => undefined);
     if (err instanceof TidemarkError) throw err;
-    throw new TidemarkError('MIGRATION_INIT_FAILED', 'cannot take the migration lock', { operation: options.operation, cause: (err as Error).message }, { cause: err });
+    throw new TidemarkError('MIGRATION_INIT_FAILED', 'cannot take the migration lock',
+      { operation: options.operation, cause: (err as Error).message }, { cause: err });
   }
 }
 

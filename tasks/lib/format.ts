@@ -56,7 +56,9 @@ export function printDryRun(report: RunReport, verb: string): void {
   out.line(`Would ${verb} ${report.steps.length} migration${report.steps.length === 1 ? '' : 's'}:`);
   for (const step of report.steps) {
     out.line(`  ${stepLabel(step)}${step.outOfOrder ? ' [out of order]' : ''}`);
-    if (step.sql !== undefined) out.line(step.sql.replace(/\s+$/, '').split('\n').map((l) => `      ${l}`).join('\n'));
+    if (step.sql === undefined) continue;
+    if (step.byteOrderMark) out.line('      (a UTF-8 byte order mark at the start of the file is not sent)');
+    out.line(step.sql.replace(/\s+$/, '').split('\n').map((l) => `      ${l}`).join('\n'));
   }
 }
 
