@@ -5,7 +5,7 @@
  * verified backup, no partial, no lock file, no child process left, the
  * password in no output.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
@@ -27,6 +27,16 @@ beforeAll(async () => {
   password = decodeURIComponent(new URL(db.url).password);
 });
 afterAll(() => db.close());
+
+// A failing test must not leave its gate closed or its processes running for the next one.
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+function killIfAlive(pid: number | undefined): void {
+  if (pid && alive(pid)) process.kill(pid, 'SIGKILL');
+}
 
 const env = (dir: string, extra: Record<string, string> = {}) => ({ DATABASE_URL: db.url, BACKUP_DIR: dir, PG_BIN_DIR: inject('pgToolsBinDir'), ...extra });
 
@@ -52,7 +62,13 @@ async function gate(): Promise<{ release(): Promise<void> }> {
   const client = new pg.Client({ connectionString: db.url });
   await client.connect();
   await client.query('BEGIN; LOCK TABLE filler IN ACCESS EXCLUSIVE MODE');
-  return { release: async () => { await client.query('COMMIT').catch(() => undefined); await client.end(); } };
+  let open = true;
+  const release = async () => {
+    if (open) await client.end();
+    open = false;
+  };
+  cleanups.push(release);
+  return { release };
 }
 
 const dumpWaiting = () => waitFor(async () => (await db.query(
@@ -68,6 +84,7 @@ async function startHeldBackup(dir: string, args: string[] = []): Promise<{ cli:
     const verifier = found.find((c) => c.cmd.includes('pg_restore'));
     return dump && (args.includes('--no-verify') || args.includes('directory') || verifier) ? { dump: dump.pid, verifier: verifier?.pid } : undefined;
   }, 'pg_dump and pg_restore to start');
+  cleanups.push(() => [cli.pid, kids.dump, kids.verifier].forEach(killIfAlive));
   await dumpWaiting();
   return { cli, done, ...kids };
 }
@@ -232,6 +249,7 @@ describe('interrupts', () => {
       const before = connections;
       const cli = spawnCli('backup', [], { env: { ...env(dir), DATABASE_URL: silentUrl(), TIDEMARK_CONNECT_TIMEOUT: '10m' } });
       const done = collect(cli);
+      cleanups.push(() => killIfAlive(cli.pid));
       await waitFor(async () => connections > before, 'the backup to connect');
       cli.kill('SIGTERM');
       const result = await done;
