@@ -14,7 +14,7 @@ import path from 'node:path';
 import pg from 'pg';
 import type { TestDatabase } from './helpers/db.js';
 import { collect, spawnCli, type CliResult } from './helpers/cli.js';
-import { backupCli, seededDatabase, tempDir } from './helpers/backup.js';
+import { backupCli, seededDatabase, standIn, tempDir } from './helpers/backup.js';
 import { inject } from 'vitest';
 import { waitFor } from './helpers/wait.js';
 
@@ -75,8 +75,8 @@ const dumpWaiting = () => waitFor(async () => (await db.query(
   "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'LOCK TABLE%'")).rowCount, 'pg_dump to wait for its table locks');
 
 /** Starts a backup, waits until pg_dump (and the verifier) run and pg_dump waits at the gate. */
-async function startHeldBackup(dir: string, args: string[] = []): Promise<{ cli: ChildProcess; done: Promise<CliResult>; dump: number; verifier?: number }> {
-  const cli = spawnCli('backup', args, { env: env(dir) });
+async function startHeldBackup(dir: string, args: string[] = [], extraEnv: Record<string, string> = {}): Promise<{ cli: ChildProcess; done: Promise<CliResult>; dump: number; verifier?: number }> {
+  const cli = spawnCli('backup', args, { env: env(dir, extraEnv) });
   const done = collect(cli);
   const kids = await waitFor(async () => {
     const found = childrenOf(cli.pid!);
@@ -95,7 +95,8 @@ async function expectNothingLeft(dir: string, result: CliResult, pids: Array<num
   for (const pid of pids) if (pid) expect(alive(pid), `process ${pid} is left`).toBe(false);
   expect(result.stdout + result.stderr).not.toContain(password);
   expect(result.stderr).not.toMatch(/\n\s+at /); // no stack trace
-  await waitFor(async () => (await db.query("SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LOCK TABLE%'")).rowCount === 0, 'the dump session to end');
+  await waitFor(async () => (await db.query(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database()
+    AND (query LIKE 'LOCK TABLE%' OR application_name LIKE 'tidemark backup pid %')`)).rowCount === 0, 'the dump and lock sessions to end');
 }
 
 describe('a child that dies ends the backup', () => {
@@ -188,9 +189,69 @@ describe('the lock never outlives its run', () => {
     expect(first.code, first.stderr).toBe(0);
     expect((await readdir(dir)).filter((f) => f.startsWith('.'))).toEqual([]);
   });
+
+  it('a lock whose session is terminated on the server fails the backup at once, with nothing left', async () => {
+    const dir = await tempDir('lock-lost');
+    const held = await gate();
+    const run = await startHeldBackup(dir);
+    const { rowCount } = await db.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'tidemark backup pid %'");
+    expect(rowCount).toBe(1);
+    const result = await run.done;
+    await held.release();
+    expect(result.code, result.stderr).toBe(1);
+    expect(result.stderr).toMatch(/^BACKUP_FAILED: backup failed\n[^]*the backup lock was lost: its connection to the server ended/);
+    await expectNothingLeft(dir, result, [run.dump, run.verifier]);
+  });
+});
+
+describe('the lock held through a container (stand-in docker running the tools here)', () => {
+  /** `docker exec -i [-e NAME]... CONTAINER tool args`: runs the tool here, connected as the container's socket would be. */
+  async function dockerEnv(): Promise<Record<string, string>> {
+    const bin = await tempDir('docker-lock');
+    const u = new URL(db.url);
+    await standIn(bin, 'docker', `args=("\${@:3}")
+while [ "\${args[0]}" = -e ]; do args=("\${args[@]:2}"); done
+export PGHOST=${u.hostname} PGPORT=${u.port}
+exec "${inject('pgToolsBinDir')}/\${args[1]}" "\${args[@]:2}"\n`);
+    return { PG_CONTAINER: 'db', PATH: `${bin}:${process.env.PATH}`, PG_BIN_DIR: '' };
+  }
+
+  it('a second backup is refused naming the holder; a killed holder\'s psql session ends and the next backup runs', async () => {
+    const dir = await tempDir('container-lock');
+    const container = await dockerEnv();
+    const held = await gate();
+    const run = await startHeldBackup(dir, [], container);
+    const lockSession = childrenOf(run.cli.pid!).find((c) => c.cmd.includes('psql'));
+    expect(lockSession).toBeDefined();
+    const second = await backupCli('backup', [], db, dir, { env: container });
+    expect(second.code, second.stderr).toBe(1);
+    expect(second.stderr).toMatch(new RegExp(`^BACKUP_LOCKED: [^]*: pid ${run.cli.pid} on \\S+, started`));
+    // The CLI and its dump die; its psql is left to notice the end of its input, as a container's would.
+    for (const pid of [run.cli.pid!, run.dump, run.verifier!]) process.kill(pid, 'SIGKILL');
+    await run.done;
+    await held.release();
+    await waitFor(async () => !alive(lockSession!.pid), 'the lock session\'s psql to end');
+    const next = await backupCli('backup', [], db, dir, { env: container });
+    expect(next.code, next.stderr).toBe(0);
+    expect((await readdir(dir)).filter((f) => f.startsWith('.'))).toEqual([]);
+  });
 });
 
 describe('interrupts', () => {
+  it('the API: backup(settings, { signal }) aborted during the dump throws INTERRUPTED and leaves nothing', async () => {
+    const { backup, loadBackupSettings } = await import('../src/index.js');
+    const dir = await tempDir('api-abort');
+    const held = await gate();
+    const controller = new AbortController();
+    const running = backup(loadBackupSettings({ env: env(dir) }), { signal: controller.signal });
+    running.catch(() => undefined);
+    await dumpWaiting();
+    controller.abort('SIGINT');
+    await expect(running).rejects.toMatchObject({ code: 'INTERRUPTED', exitCode: 130, reason: 'interrupted: no backup was written; the partial file was removed and the lock released' });
+    await held.release();
+    expect(await readdir(dir)).toEqual([]);
+  });
+
   it.each([['SIGTERM', 143], ['SIGINT', 130]] as const)('%s during the dump: INTERRUPTED, exit %i, children stopped, nothing left', async (signal, status) => {
     const dir = await tempDir('interrupt');
     const held = await gate();
