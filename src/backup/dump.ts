@@ -137,8 +137,9 @@ const siblingTool = (pgDump: ChosenClient, tool: string) => pgDump.path && path.
 async function dumpCustom(run: DumpRun): Promise<Written> {
   const { settings, target, pgDump, options } = run;
   const dump = spawnTool(await prepareTool('pg_dump', run.args, target, settings.host, pgDump.path), ['ignore', 'pipe', 'pipe']);
-  const verifier = options.verify === false ? undefined
-    : spawnTool(await prepareTool('pg_restore', ['--file=/dev/null'], target, settings.host, siblingTool(pgDump, 'pg_restore')), ['pipe', 'ignore', 'pipe']);
+  const verifierCmd = options.verify === false ? undefined
+    : await prepareTool('pg_restore', ['--file=/dev/null'], target, settings.host, siblingTool(pgDump, 'pg_restore'));
+  const verifier = verifierCmd && spawnTool(verifierCmd, ['pipe', 'ignore', 'pipe']);
   verifier?.child.stdin!.on('error', () => undefined);
   const handle = await open(run.partial, 'wx', 0o600);
   // Room for a few gathered blocks (see fanOut) before the copy waits for the disk.
@@ -173,7 +174,11 @@ function withPrivateUmask(cmd: PreparedCommand): PreparedCommand {
 
 async function dumpDirectory(run: DumpRun): Promise<Written> {
   const { settings, target, pgDump, options, partial } = run;
-  if (settings.host.kind !== 'local') throw new TidemarkError('INVALID_ARGUMENT', 'invalid backup options', { operation, cause: `--format directory writes files where pg_dump runs, ${describeHost(settings.host)}; use the custom format with containers` });
+  if (settings.host.kind !== 'local') {
+    throw new TidemarkError('INVALID_ARGUMENT', 'invalid backup options', {
+      operation, cause: `--format directory writes files where pg_dump runs, ${describeHost(settings.host)}; use the custom format with containers`,
+    });
+  }
   const dump = spawnTool(withPrivateUmask(await prepareTool('pg_dump', [...run.args, `--file=${partial}`], target, settings.host, pgDump.path)));
   await superviseChildren([{ name: 'pg_dump', tool: dump }], dump.done, run.stop, died(target.password));
   const { sha256, files } = await sha256Directory(partial);
@@ -209,13 +214,16 @@ function describeBackup(run: DumpRun, fileName: string, facts: Awaited<ReturnTyp
 /** What backup() removes when it fails: the partial, or the dump under its final name until its manifest is written. */
 interface Leftover { path?: string }
 
-async function backupLocked(settings: BackupSettings, target: DatabaseTarget, options: BackupOptions, stop: AbortSignal, leftover: Leftover): Promise<BackupResult> {
+async function backupLocked(
+  settings: BackupSettings, target: DatabaseTarget, options: BackupOptions, stop: AbortSignal, leftover: Leftover,
+): Promise<BackupResult> {
   await clearLeftovers(settings.dir, target.database);
   const facts = await untilAborted(readServerFacts(target, settings.host, settings.migrationsTable), stop);
   const pgDump = await untilAborted(chooseClient('pg_dump', target, settings.host, settings.env, operation, facts.major), stop);
   validateBackupOptions(options, pgDump);
   const startedAt = (options.now ?? (() => new Date()))();
-  const fileName = await freeName(settings.dir, (attempt) => backupFileName(target.database, startedAt, options.kind ?? 'full', options.format ?? 'custom', attempt));
+  const nameFor = (attempt: number) => backupFileName(target.database, startedAt, options.kind ?? 'full', options.format ?? 'custom', attempt);
+  const fileName = await freeName(settings.dir, nameFor);
   const partial = path.join(settings.dir, partialName(fileName));
   leftover.path = partial;
   const run: DumpRun = { settings, target, pgDump, args: dumpArgs(options, settings, target.database), partial, options, stop };

@@ -57,7 +57,7 @@ export function backupLockKey(database: string, realDir: string): bigint {
   return (digest.readBigUInt64BE(0) & 0x1fffffffffffffffn) | 0x2000000000000000n;
 }
 
-export const lockFileName = (database: string) => `.${safeFilePart(database)}.backup.lock`;
+const lockFileName = (database: string) => `.${safeFilePart(database)}.backup.lock`;
 
 /** The session's application_name says who holds the lock, even before the lock file is written. */
 const holderName = () => `tidemark backup pid ${process.pid} on ${hostname()}`.slice(0, 63);
@@ -71,11 +71,17 @@ export function backupDirError(err: unknown, dir: string, operation: string, lef
   if (err instanceof TidemarkError) return err;
   const code = (err as NodeJS.ErrnoException).code ?? '';
   if (code === 'ENOSPC' || code === 'EDQUOT') {
-    return new TidemarkError('BACKUP_FAILED', 'backup failed', { operation, cause: `no space left on the device; ${left}`, hint: 'free space in BACKUP_DIR (backup:prune) or point it at a larger volume' }, { cause: err });
+    return new TidemarkError('BACKUP_FAILED', 'backup failed', {
+      operation, cause: `no space left on the device; ${left}`, hint: 'free space in BACKUP_DIR (backup:prune) or point it at a larger volume',
+    }, { cause: err });
   }
-  const reason = { ENOENT: 'files cannot be created in it', EACCES: 'permission denied', EPERM: 'permission denied', EROFS: 'read-only file system', ENOTDIR: 'not a directory' }[code];
+  const reason = {
+    ENOENT: 'files cannot be created in it', EACCES: 'permission denied', EPERM: 'permission denied', EROFS: 'read-only file system', ENOTDIR: 'not a directory',
+  }[code];
   if (!reason) return new TidemarkError('BACKUP_FAILED', 'backup failed', { operation, cause: describeCause(err) }, { cause: err });
-  return new TidemarkError('BACKUP_DIR_INVALID', 'unusable backup directory', { operation: `use BACKUP_DIR ${dir}`, cause: `${reason} (${code})`, hint: 'point BACKUP_DIR at a writable directory (mode 0700)' }, { cause: err });
+  return new TidemarkError('BACKUP_DIR_INVALID', 'unusable backup directory', {
+    operation: `use BACKUP_DIR ${dir}`, cause: `${reason} (${code})`, hint: 'point BACKUP_DIR at a writable directory (mode 0700)',
+  }, { cause: err });
 }
 
 async function openPgSession(target: DatabaseTarget, operation: string, signal?: AbortSignal): Promise<LockSession> {
@@ -189,28 +195,40 @@ async function lockedError(session: LockSession, key: bigint, file: string, data
   // The lock file may be older than the holder (written by a run that died): trust it only when the session names the same process.
   const fileMatches = info && app?.includes(`pid ${info.pid} on ${info.host}`);
   const who = fileMatches ? `pid ${info.pid} on ${info.host}, started ${info.startedAt}` : app?.match(/pid \d+ on \S+/)?.[0] ?? 'another session';
-  const serverSession = row ? `; its server session: pid ${serverPid} ("${app}", user ${user}${from ? ` from ${from}` : ''}), connected since ${since}` : '';
+  const serverSession = row
+    ? `; its server session: pid ${serverPid} ("${app}", user ${user}${from ? ` from ${from}` : ''}), connected since ${since}`
+    : '';
+  const holder = row && { pid: Number(serverPid), applicationName: app, user, clientAddress: from || null, connectedSince: since };
   return new TidemarkError('BACKUP_LOCKED', 'another backup is running', {
     operation,
     cause: `a backup of ${database} into ${dir} is running: ${who}${serverSession}`,
     hint: 'wait for it to finish; the lock is released when that run ends, however it ends',
-    data: { key: key.toString(), ...(row && { holder: { pid: Number(serverPid), applicationName: app, user, clientAddress: from || null, connectedSince: since } }), ...(fileMatches && { lockFile: info }) },
+    data: { key: key.toString(), ...(holder && { holder }), ...(fileMatches && { lockFile: info }) },
   });
 }
 
 function keepAlive(session: LockSession): { lost: AbortSignal; stop: () => void } {
   const controller = new AbortController();
   const lose = (why: string) => controller.abort(new TidemarkError('BACKUP_FAILED', 'backup failed', {
-    operation: 'hold the backup lock', cause: `the backup lock was lost: ${why}`, hint: 'check the server (restarted? idle sessions terminated?) and run the backup again',
+    operation: 'hold the backup lock', cause: `the backup lock was lost: ${why}`,
+    hint: 'check the server (restarted? idle sessions terminated?) and run the backup again',
   }));
   session.onEnd(lose);
-  const beat = setInterval(() => void session.query('SELECT 1').catch((err) => lose(describeCause(err))), HEARTBEAT_MS);
+  let beating = false;
+  // One heartbeat at a time: a session slow to answer is not sent a second one.
+  const beat = setInterval(() => {
+    if (beating) return;
+    beating = true;
+    session.query('SELECT 1').then(() => (beating = false), (err) => lose(describeCause(err)));
+  }, HEARTBEAT_MS);
   beat.unref();
   return { lost: controller.signal, stop: () => clearInterval(beat) };
 }
 
 /** Takes the lock of this database and directory, or throws BACKUP_LOCKED naming the holder at once (never waits). */
-export async function acquireBackupLock(target: DatabaseTarget, host: ToolHost, dir: string, operation: string, signal?: AbortSignal): Promise<BackupLock> {
+export async function acquireBackupLock(
+  target: DatabaseTarget, host: ToolHost, dir: string, operation: string, signal?: AbortSignal,
+): Promise<BackupLock> {
   const realDir = await realpath(dir);
   const key = backupLockKey(target.database, realDir);
   const file = path.join(dir, lockFileName(target.database));
@@ -218,7 +236,8 @@ export async function acquireBackupLock(target: DatabaseTarget, host: ToolHost, 
   try {
     const [[taken]] = await untilAborted(session.query(`SELECT pg_try_advisory_lock(${key}::bigint)`), signal);
     if (taken !== 't' && taken !== 'true') throw await lockedError(session, key, file, target.database, dir, operation);
-    await session.query(`SELECT set_config('idle_session_timeout', ${pg.escapeLiteral(IDLE_LIMIT)}, false)`).catch(() => undefined); // before 14: no such setting
+    // Before PostgreSQL 14 there is no such setting; the lock then lasts as long as its session.
+    await session.query(`SELECT set_config('idle_session_timeout', ${pg.escapeLiteral(IDLE_LIMIT)}, false)`).catch(() => undefined);
     await writeLockInfo(file).catch((err) => { throw backupDirError(err, dir, operation, 'nothing was written'); });
   } catch (err) {
     await session.close();
