@@ -122,6 +122,7 @@ async function openPsqlSession(target: DatabaseTarget, host: ToolHost): Promise<
   let err = '';
   let pending: { resolve: (rows: string[][]) => void; reject: (e: Error) => void } | undefined;
   let closing = false;
+  let exited = false;
   const ended: Array<(why: string) => void> = [];
   child.stdin!.on('error', () => undefined);
   child.stderr!.on('data', (d: Buffer) => (err += d));
@@ -139,11 +140,13 @@ async function openPsqlSession(target: DatabaseTarget, host: ToolHost): Promise<
     else settle.resolve(lines.map((l) => l.split('\x1f')));
   });
   void done.catch(() => undefined).then(() => {
+    exited = true;
     pending?.reject(new Error(maskSecrets(err.trim(), [target.password]) || 'psql ended'));
     if (!closing) ended.forEach((fn) => fn('its psql session ended'));
   });
   return {
     query: (sql) => new Promise((resolve, reject) => {
+      if (exited) return reject(new Error('psql ended'));
       pending = { resolve, reject };
       child.stdin!.write(`${sql};\n\\echo ${marker}\n`);
     }),
@@ -234,7 +237,8 @@ export async function acquireBackupLock(
   const file = path.join(dir, lockFileName(target.database));
   const session = host.kind === 'local' ? await openPgSession(target, operation, signal) : await openPsqlSession(target, host);
   try {
-    const [[taken]] = await untilAborted(session.query(`SELECT pg_try_advisory_lock(${key}::bigint)`), signal);
+    const [[taken] = []] = await untilAborted(session.query(`SELECT pg_try_advisory_lock(${key}::bigint)`), signal);
+    if (taken === undefined) throw new Error('the server gave no answer to pg_try_advisory_lock');
     if (taken !== 't' && taken !== 'true') throw await lockedError(session, key, file, target.database, dir, operation);
     // Before PostgreSQL 14 there is no such setting; the lock then lasts as long as its session.
     await session.query(`SELECT set_config('idle_session_timeout', ${pg.escapeLiteral(IDLE_LIMIT)}, false)`).catch(() => undefined);
