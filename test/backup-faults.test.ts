@@ -265,6 +265,27 @@ describe('interrupts', () => {
     await expectNothingLeft(dir, result, [run.dump, run.verifier]);
   });
 
+  it('SIGTERM while pg_dump --version is asked (choosing the client): exit 143 at once, nothing left', async () => {
+    const dir = await tempDir('interrupt-choose');
+    const bin = await tempDir('bin-hung-version');
+    const fifo = path.join(bin, 'gate');
+    execFileSync('mkfifo', [fifo]);
+    await standIn(bin, 'pg_dump', `if [ "$1" = --version ]; then touch "${bin}/asked"; cat "${fifo}" > /dev/null; fi
+exec "${inject('pgToolsBinDir')}/pg_dump" "$@"\n`);
+    const cli = spawnCli('backup', [], { env: env(dir, { PG_BIN_DIR: bin }) });
+    const done = collect(cli);
+    cleanups.push(() => killIfAlive(cli.pid));
+    await waitFor(async () => existsSync(path.join(bin, 'asked')), 'pg_dump --version to be asked');
+    const asking = childrenOf(cli.pid!);
+    // The stand-in stays blocked on its fifo after the command left; it is ours to end.
+    cleanups.push(() => asking.forEach((c) => [c.pid, ...childrenOf(c.pid).map((g) => g.pid)].forEach(killIfAlive)));
+    cli.kill('SIGTERM');
+    const result = await done;
+    expect(result.code, result.stderr).toBe(143);
+    expect(result.stderr).toMatch(/\nINTERRUPTED: interrupted by SIGTERM\n[^]*no backup was written/);
+    expect(await readdir(dir)).toEqual([]);
+  });
+
   it('SIGTERM during a directory-format dump: exit 143, nothing left', async () => {
     const dir = await tempDir('interrupt-dir');
     const held = await gate();
