@@ -45,7 +45,7 @@ void run(async () => {
     out.warn(`BACKUP_VERIFY_FAILED: the new backup could not be read back\n  operation: verify ${m.file}\n  error: ${result.verifyError}`);
     return 1;
   }
-  // A signal that came after the rename found the backup already finished: it is kept, and the exit status still says what stopped the run.
+  // A signal that came while the manifest was written found the backup finished: it is kept, and the exit status still says what stopped the run.
   const stopped = interrupts.exitCode();
   if (stopped) {
     out.warn('the signal came after the backup was finished: it is kept; nothing else was done');

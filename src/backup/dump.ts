@@ -228,12 +228,13 @@ async function backupLocked(
   leftover.path = partial;
   const run: DumpRun = { settings, target, pgDump, args: dumpArgs(options, settings, target.database), partial, options, stop };
   const written = options.format === 'directory' ? await dumpDirectory(run) : await dumpCustom(run);
-  // The last moment to stop: after the rename the backup is finished, not abandoned.
   if (stop.aborted) throw new Error('stopped before the rename');
   const finalPath = path.join(settings.dir, fileName);
   await rename(partial, finalPath);
   leftover.path = finalPath;
   await sync(settings.dir);
+  // The last moment to stop (the dump under its final name is removed): once its manifest is written, the backup is finished, not abandoned.
+  if (stop.aborted) throw new Error('stopped before the manifest');
   const manifest = describeBackup(run, fileName, facts, startedAt, written);
   await writeManifest(settings.dir, manifest);
   leftover.path = undefined;
