@@ -136,12 +136,19 @@ const siblingTool = (pgDump: ChosenClient, tool: string) => pgDump.path && path.
 
 async function dumpCustom(run: DumpRun): Promise<Written> {
   const { settings, target, pgDump, options } = run;
-  const dump = spawnTool(await prepareTool('pg_dump', run.args, target, settings.host, pgDump.path), ['ignore', 'pipe', 'pipe']);
+  // Everything that can fail comes before the first spawn, so that no failure here leaves a child behind.
+  const handle = await open(run.partial, 'wx', 0o600);
+  const giveUp = async (err: unknown, prepared?: PreparedCommand): Promise<never> => {
+    await prepared?.cleanup(); // its passfile
+    await handle.close();
+    throw err;
+  };
+  const dumpCmd = await prepareTool('pg_dump', run.args, target, settings.host, pgDump.path).catch((err) => giveUp(err));
   const verifierCmd = options.verify === false ? undefined
-    : await prepareTool('pg_restore', ['--file=/dev/null'], target, settings.host, siblingTool(pgDump, 'pg_restore'));
+    : await prepareTool('pg_restore', ['--file=/dev/null'], target, settings.host, siblingTool(pgDump, 'pg_restore')).catch((err) => giveUp(err, dumpCmd));
+  const dump = spawnTool(dumpCmd, ['ignore', 'pipe', 'pipe']);
   const verifier = verifierCmd && spawnTool(verifierCmd, ['pipe', 'ignore', 'pipe']);
   verifier?.child.stdin!.on('error', () => undefined);
-  const handle = await open(run.partial, 'wx', 0o600);
   // Room for a few gathered blocks (see fanOut) before the copy waits for the disk.
   const file = handle.createWriteStream({ highWaterMark: 4 * BLOCK_BYTES });
   const hash = createHash('sha256');
