@@ -1,7 +1,8 @@
 import { backup } from '../src/backup/dump.js';
 import { DEFAULT_RETENTION } from '../src/backup/retention.js';
 import { pruneBackups } from '../src/backup/catalog.js';
-import { backupSettings, command, interruptSignal, intOption, out, parse, run, usageError, withBackupOptions } from './lib/cli.js';
+import { backupSettings, command, intOption, out, parse, run, usageError, withBackupOptions } from './lib/cli.js';
+import { interruptOnSignals } from './lib/signals.js';
 import { bytes, printPrune } from './lib/format-backup.js';
 import { ms } from './lib/format.js';
 
@@ -21,6 +22,8 @@ void run(async () => {
   const format = options.format === undefined ? undefined : String(options.format);
   if (format !== undefined && format !== 'custom' && format !== 'directory') throw usageError('read --format', `"${format}" is not custom or directory`);
   const settings = backupSettings(options);
+  const interrupts = interruptOnSignals({ stopping: 'stopping pg_dump and removing the partial file' });
+  interrupts.onSecond(() => 'the partial file may be left; the next backup of this database removes it');
   const result = await backup(settings, {
     kind: options.schemaOnly ? 'schema' : options.dataOnly ? 'data' : 'full',
     format: format as 'custom' | 'directory' | undefined,
@@ -28,7 +31,7 @@ void run(async () => {
     compress: options.compress === undefined ? undefined : String((options.compress as string[]).at(-1)),
     tag: options.tag === undefined ? undefined : String((options.tag as string[]).at(-1)),
     verify: options.verify !== false,
-    signal: interruptSignal(),
+    signal: interrupts.signal,
   });
   const m = result.manifest;
   if (options.json) out.json(result);
@@ -41,6 +44,12 @@ void run(async () => {
   if (result.verifyError) {
     out.warn(`BACKUP_VERIFY_FAILED: the new backup could not be read back\n  operation: verify ${m.file}\n  error: ${result.verifyError}`);
     return 1;
+  }
+  // A signal that came while the manifest was written found the backup finished: it is kept, and the exit status still says what stopped the run.
+  const stopped = interrupts.exitCode();
+  if (stopped) {
+    out.warn('the signal came after the backup was finished: it is kept; nothing else was done');
+    return stopped;
   }
   if (options.prune) printPrune(await pruneBackups(settings, DEFAULT_RETENTION), !!options.json);
 });

@@ -1,17 +1,18 @@
 import { createHash } from 'node:crypto';
-import { access, constants, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { access, chmod, constants, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { TidemarkError, describeCause } from '../errors.js';
+import { TidemarkError, abortSignalName, interruptedError } from '../errors.js';
 import { maskSecrets } from '../connection-string.js';
-import { connectionArgs, describeHost, prepareTool, spawnTool, type SpawnedTool } from '../pgtools/exec.js';
+import type { DatabaseTarget } from '../connection-string.js';
+import { connectionArgs, describeHost, prepareTool, spawnTool, type PreparedCommand } from '../pgtools/exec.js';
 import { sha256Directory } from './archive.js';
 import { chooseClient, type ChosenClient } from './client.js';
 import { requireDatabase, type BackupSettings } from './config.js';
-import { acquireBackupLock, processAlive } from './lock.js';
+import { acquireBackupLock, backupDirError, type BackupLock } from './lock.js';
 import { isPinningTag, writeManifest, type BackupManifest } from './manifest.js';
-import { backupFileName, manifestName, parsePartialName, partialName, type BackupFormat, type BackupKind } from './names.js';
+import { backupFileName, isBackupNameOf, leftoverOf, manifestName, partialName, type BackupFormat, type BackupKind } from './names.js';
 import { readServerFacts } from './server.js';
-import { BLOCK_BYTES, fanOut } from './stream.js';
+import { BLOCK_BYTES, fanOut, superviseChildren, untilAborted, type ChildExit } from './stream.js';
 
 export interface BackupOptions {
   kind?: BackupKind;
@@ -36,6 +37,8 @@ export interface BackupResult {
 }
 
 const operation = 'back up the database';
+/** What an interrupted or failed run leaves: true once the finally block of backup() has run. */
+const INTERRUPTED_STATE = 'no backup was written; the partial file was removed and the lock released';
 
 function backupError(cause: string, hint?: string, err?: unknown): TidemarkError {
   return new TidemarkError('BACKUP_FAILED', 'backup failed', { operation, cause, hint }, { cause: err });
@@ -66,6 +69,7 @@ export async function prepareBackupDir(settings: BackupSettings): Promise<void> 
   await access(settings.dir, constants.W_OK).catch(() => { throw invalid('not writable'); });
 }
 
+
 /** The first name not taken (by a dump or a manifest); the backup lock keeps others from racing for it. */
 async function freeName(dir: string, nameFor: (attempt: number) => string): Promise<string> {
   const taken = new Set(await readdir(dir));
@@ -74,11 +78,15 @@ async function freeName(dir: string, nameFor: (attempt: number) => string): Prom
   return nameFor(attempt);
 }
 
-/** Removes in-progress files left by runs that died (their pid is gone). */
-async function clearDeadPartials(dir: string): Promise<void> {
+/**
+ * Removes what runs of this database that died left behind (partial dumps,
+ * manifest temporaries). Holding the lock, no other run of it can be writing
+ * them, whatever pid or host their names carry.
+ */
+async function clearLeftovers(dir: string, database: string): Promise<void> {
   for (const name of await readdir(dir)) {
-    const partial = parsePartialName(name);
-    if (partial && !processAlive(partial.pid)) await rm(path.join(dir, name), { recursive: true, force: true });
+    const owner = leftoverOf(name);
+    if (owner && isBackupNameOf(owner, database)) await rm(path.join(dir, name), { recursive: true, force: true });
   }
 }
 
@@ -102,116 +110,174 @@ async function sync(target: string): Promise<void> {
   }
 }
 
-function onAbort(signal: AbortSignal | undefined, children: Array<SpawnedTool | undefined>): () => void {
-  const kill = () => children.forEach((c) => c?.child.kill('SIGTERM'));
-  signal?.addEventListener('abort', kill, { once: true });
-  return () => signal?.removeEventListener('abort', kill);
-}
-
-function failure(name: string, result: { code: number | null; signal: NodeJS.Signals | null; stderr: string }, secret?: string): string {
+function failure(name: string, result: ChildExit, secret?: string): string {
   const how = result.signal ? `was killed by ${result.signal}` : `exited with status ${result.code}`;
   const text = maskSecrets(result.stderr.trim(), [secret]);
   return `${name} ${how}${text ? `:\n${text}` : ''}`;
 }
 
+const VERIFIER = 'pg_restore (reading the archive back)';
+
 interface Written { sha256: string; size: number; files?: BackupManifest['files']; verifyError?: string }
 
-async function dumpCustom(settings: BackupSettings, pgDump: ChosenClient, args: string[], partial: string, options: BackupOptions): Promise<Written> {
-  const target = requireDatabase(settings, operation);
-  const dump = spawnTool(await prepareTool('pg_dump', args, target, settings.host, pgDump.path), ['ignore', 'pipe', 'pipe']);
-  const verifier = options.verify === false ? undefined
-    : spawnTool(await prepareTool('pg_restore', ['--file=/dev/null'], target, settings.host, pgDump.path && path.join(path.dirname(pgDump.path), 'pg_restore')), ['pipe', 'ignore', 'pipe']);
-  const release = onAbort(options.signal, [dump, verifier]);
-  try {
-    const handle = await open(partial, 'wx', 0o600);
-    // Room for a few gathered blocks (see fanOut) before the copy waits for the disk.
-    const file = handle.createWriteStream({ highWaterMark: 4 * BLOCK_BYTES });
-    const hash = createHash('sha256');
+interface DumpRun {
+  settings: BackupSettings;
+  target: DatabaseTarget;
+  pgDump: ChosenClient;
+  args: string[];
+  partial: string;
+  options: BackupOptions;
+  /** Aborted by SIGINT/SIGTERM or by the loss of the lock. */
+  stop: AbortSignal;
+}
+
+const died = (secret?: string) => (name: string, exit: ChildExit) => backupError(failure(name, exit, secret));
+const siblingTool = (pgDump: ChosenClient, tool: string) => pgDump.path && path.join(path.dirname(pgDump.path), tool);
+
+async function dumpCustom(run: DumpRun): Promise<Written> {
+  const { settings, target, pgDump, options } = run;
+  // Everything that can fail comes before the first spawn, so that no failure here leaves a child behind.
+  const handle = await open(run.partial, 'wx', 0o600);
+  const giveUp = async (err: unknown, prepared?: PreparedCommand): Promise<never> => {
+    await prepared?.cleanup(); // its passfile
+    await handle.close();
+    throw err;
+  };
+  const dumpCmd = await prepareTool('pg_dump', run.args, target, settings.host, pgDump.path).catch((err) => giveUp(err));
+  const verifierCmd = options.verify === false ? undefined
+    : await prepareTool('pg_restore', ['--file=/dev/null'], target, settings.host, siblingTool(pgDump, 'pg_restore')).catch((err) => giveUp(err, dumpCmd));
+  const dump = spawnTool(dumpCmd, ['ignore', 'pipe', 'pipe']);
+  const verifier = verifierCmd && spawnTool(verifierCmd, ['pipe', 'ignore', 'pipe']);
+  verifier?.child.stdin!.on('error', () => undefined);
+  // Room for a few gathered blocks (see fanOut) before the copy waits for the disk.
+  const file = handle.createWriteStream({ highWaterMark: 4 * BLOCK_BYTES });
+  const hash = createHash('sha256');
+  const work = (async (): Promise<Written> => {
     const copied = fanOut(dump.child.stdout!, hash, file, verifier?.child.stdin ?? undefined);
     const [dumped, size] = await Promise.all([dump.done, copied]);
-    if (dumped.code !== 0) throw backupError(failure('pg_dump', dumped, target.password));
-    await sync(partial);
+    if (dumped.code !== 0 || dumped.signal) throw backupError(failure('pg_dump', dumped, target.password));
+    await sync(run.partial);
     const verified = verifier && (await verifier.done);
-    const verifyError = verified && verified.code !== 0 ? failure('pg_restore (reading the archive back)', verified, target.password) : undefined;
+    const verifyError = verified && verified.code !== 0 ? failure(VERIFIER, verified, target.password) : undefined;
     return { sha256: hash.digest('hex'), size, verifyError };
-  } catch (err) {
-    dump.child.kill('SIGTERM');
-    verifier?.child.kill('SIGTERM');
-    throw err;
+  })();
+  const children = [{ name: 'pg_dump', tool: dump }, ...(verifier ? [{ name: VERIFIER, tool: verifier, exitIsVerdict: true }] : [])];
+  try {
+    return await superviseChildren(children, work, run.stop, died(target.password));
   } finally {
-    release();
+    file.destroy();
+    await handle.close().catch(() => undefined);
   }
 }
 
-async function dumpDirectory(settings: BackupSettings, pgDump: ChosenClient, args: string[], partial: string, options: BackupOptions): Promise<Written> {
-  const target = requireDatabase(settings, operation);
-  if (settings.host.kind !== 'local') throw new TidemarkError('INVALID_ARGUMENT', 'invalid backup options', { operation, cause: `--format directory writes files where pg_dump runs, ${describeHost(settings.host)}; use the custom format with containers` });
-  const dump = spawnTool(await prepareTool('pg_dump', [...args, `--file=${partial}`], target, settings.host, pgDump.path));
-  const release = onAbort(options.signal, [dump]);
-  try {
-    const dumped = await dump.done;
-    if (dumped.code !== 0) throw backupError(failure('pg_dump', dumped, target.password));
-    const { sha256, files } = await sha256Directory(partial);
-    for (const f of files) await sync(path.join(partial, f.name));
-    let verifyError: string | undefined;
-    if (options.verify !== false) {
-      const verify = spawnTool(await prepareTool('pg_restore', ['--file=/dev/null', partial], target, settings.host, path.join(path.dirname(pgDump.path!), 'pg_restore')));
-      const result = await verify.done;
-      if (result.code !== 0) verifyError = failure('pg_restore (reading the archive back)', result, target.password);
-    }
-    return { sha256, files, size: files.reduce((n, f) => n + f.size, 0), verifyError };
-  } finally {
-    release();
+/**
+ * pg_dump creates a directory archive's files with its umask: run it with
+ * 077, so that no data file is ever readable by others, not even while it
+ * is written. The shell only sets the umask and execs; no secret is in argv.
+ */
+function withPrivateUmask(cmd: PreparedCommand): PreparedCommand {
+  return { ...cmd, file: '/bin/sh', args: ['-c', 'umask 077 && exec "$0" "$@"', cmd.file, ...cmd.args] };
+}
+
+async function dumpDirectory(run: DumpRun): Promise<Written> {
+  const { settings, target, pgDump, options, partial } = run;
+  if (settings.host.kind !== 'local') {
+    throw new TidemarkError('INVALID_ARGUMENT', 'invalid backup options', {
+      operation, cause: `--format directory writes files where pg_dump runs, ${describeHost(settings.host)}; use the custom format with containers`,
+    });
   }
+  const dump = spawnTool(withPrivateUmask(await prepareTool('pg_dump', [...run.args, `--file=${partial}`], target, settings.host, pgDump.path)));
+  await superviseChildren([{ name: 'pg_dump', tool: dump }], dump.done, run.stop, died(target.password));
+  const { sha256, files } = await sha256Directory(partial);
+  // Whatever the umask did, the modes the manual promises hold before the archive gets its final name.
+  await chmod(partial, 0o700);
+  for (const f of files) {
+    await chmod(path.join(partial, f.name), 0o600);
+    await sync(path.join(partial, f.name));
+  }
+  let verifyError: string | undefined;
+  if (options.verify !== false) {
+    const verify = spawnTool(await prepareTool('pg_restore', ['--file=/dev/null', partial], target, settings.host, siblingTool(pgDump, 'pg_restore')));
+    const result = await superviseChildren([{ name: VERIFIER, tool: verify, exitIsVerdict: true }], verify.done, run.stop, died(target.password));
+    if (result.code !== 0) verifyError = failure(VERIFIER, result, target.password);
+  }
+  return { sha256, files, size: files.reduce((n, f) => n + f.size, 0), verifyError };
+}
+
+function describeBackup(run: DumpRun, fileName: string, facts: Awaited<ReturnType<typeof readServerFacts>>, startedAt: Date, written: Written): BackupManifest {
+  const { options, settings, pgDump } = run;
+  const finishedAt = new Date();
+  return {
+    tool: 'tidemark', manifestVersion: 1, file: fileName, database: run.target.database, kind: options.kind ?? 'full', format: options.format ?? 'custom',
+    ...(options.compress !== undefined && { compression: options.compress }),
+    serverVersion: facts.version, pgDumpVersion: pgDump.version, startedAt: startedAt.toISOString(), finishedAt: finishedAt.toISOString(),
+    durationMs: finishedAt.getTime() - startedAt.getTime(), size: written.size, sha256: written.sha256, ...(written.files && { files: written.files }),
+    ...(options.tag && { tag: options.tag }), pinned: isPinningTag(options.tag), schemaVersion: facts.schemaVersion,
+    ...(!written.verifyError && options.verify !== false && { verified: { at: finishedAt.toISOString(), method: 'full-read' as const } }),
+    ranOn: describeHost(settings.host),
+  };
+}
+
+/** What backup() removes when it fails: the partial, or the dump under its final name until its manifest is written. */
+interface Leftover { path?: string }
+
+async function backupLocked(
+  settings: BackupSettings, target: DatabaseTarget, options: BackupOptions, stop: AbortSignal, leftover: Leftover,
+): Promise<BackupResult> {
+  await clearLeftovers(settings.dir, target.database);
+  const facts = await untilAborted(readServerFacts(target, settings.host, settings.migrationsTable), stop);
+  const pgDump = await untilAborted(chooseClient('pg_dump', target, settings.host, settings.env, operation, facts.major), stop);
+  validateBackupOptions(options, pgDump);
+  const startedAt = (options.now ?? (() => new Date()))();
+  const nameFor = (attempt: number) => backupFileName(target.database, startedAt, options.kind ?? 'full', options.format ?? 'custom', attempt);
+  const fileName = await freeName(settings.dir, nameFor);
+  const partial = path.join(settings.dir, partialName(fileName));
+  leftover.path = partial;
+  const run: DumpRun = { settings, target, pgDump, args: dumpArgs(options, settings, target.database), partial, options, stop };
+  const written = options.format === 'directory' ? await dumpDirectory(run) : await dumpCustom(run);
+  if (stop.aborted) throw new Error('stopped before the rename');
+  const finalPath = path.join(settings.dir, fileName);
+  await rename(partial, finalPath);
+  leftover.path = finalPath;
+  await sync(settings.dir);
+  // The last moment to stop (the dump under its final name is removed): once its manifest is written, the backup is finished, not abandoned.
+  if (stop.aborted) throw new Error('stopped before the manifest');
+  const manifest = describeBackup(run, fileName, facts, startedAt, written);
+  await writeManifest(settings.dir, manifest);
+  leftover.path = undefined;
+  return { path: finalPath, manifest, verified: !!manifest.verified, verifyError: written.verifyError };
+}
+
+/** Why a run stopped early: the lock's loss (a coded error) or SIGINT/SIGTERM. */
+function stopError(stop: AbortSignal): TidemarkError {
+  if (stop.reason instanceof TidemarkError) return stop.reason;
+  return interruptedError(abortSignalName(stop), operation, INTERRUPTED_STATE);
 }
 
 /**
  * pg_dump into a hidden temporary name in BACKUP_DIR, hashed (and read back
  * by pg_restore) while it streams; only after pg_dump succeeded and the file
  * is on disk is it renamed to its final name, with its manifest beside it.
+ * Whatever ends it early (a child that dies, a full disk, SIGINT/SIGTERM
+ * through options.signal) stops the children, removes the partial and
+ * releases the lock before the coded error is thrown.
  */
 export async function backup(settings: BackupSettings, options: BackupOptions = {}): Promise<BackupResult> {
   const target = requireDatabase(settings, operation);
   validateBackupOptions(options);
   await prepareBackupDir(settings);
-  const release = await acquireBackupLock(settings.dir, target.database, operation);
-  let partial: string | undefined;
+  let stop = options.signal ?? new AbortController().signal;
+  let lock: BackupLock | undefined;
+  const leftover: Leftover = {};
   try {
-    await clearDeadPartials(settings.dir);
-    const facts = await readServerFacts(target, settings.host, settings.migrationsTable);
-    const pgDump = await chooseClient('pg_dump', target, settings.host, settings.env, operation, facts.major);
-    validateBackupOptions(options, pgDump);
-    const startedAt = (options.now ?? (() => new Date()))();
-    const format = options.format ?? 'custom';
-    const fileName = await freeName(settings.dir, (attempt) => backupFileName(target.database, startedAt, options.kind ?? 'full', format, attempt));
-    partial = path.join(settings.dir, partialName(fileName));
-    const args = dumpArgs(options, settings, target.database);
-    const written = format === 'directory' ? await dumpDirectory(settings, pgDump, args, partial, options) : await dumpCustom(settings, pgDump, args, partial, options);
-    if (options.signal?.aborted) throw backupError('interrupted');
-    const finalPath = path.join(settings.dir, fileName);
-    await rename(partial, finalPath);
-    // Until its manifest is written too, a failure removes the dump under its final name.
-    partial = finalPath;
-    await sync(settings.dir);
-    const finishedAt = new Date();
-    const manifest: BackupManifest = {
-      tool: 'tidemark', manifestVersion: 1, file: fileName, database: target.database, kind: options.kind ?? 'full', format,
-      ...(options.compress !== undefined && { compression: options.compress }),
-      serverVersion: facts.version, pgDumpVersion: pgDump.version, startedAt: startedAt.toISOString(), finishedAt: finishedAt.toISOString(),
-      durationMs: finishedAt.getTime() - startedAt.getTime(), size: written.size, sha256: written.sha256, ...(written.files && { files: written.files }),
-      ...(options.tag && { tag: options.tag }), pinned: isPinningTag(options.tag), schemaVersion: facts.schemaVersion,
-      ...(!written.verifyError && options.verify !== false && { verified: { at: finishedAt.toISOString(), method: 'full-read' as const } }),
-      ranOn: describeHost(settings.host),
-    };
-    await writeManifest(settings.dir, manifest);
-    partial = undefined;
-    return { path: finalPath, manifest, verified: !!manifest.verified, verifyError: written.verifyError };
+    lock = await acquireBackupLock(target, settings.host, settings.dir, operation, options.signal);
+    stop = AbortSignal.any([lock.lost, ...(options.signal ? [options.signal] : [])]);
+    return await backupLocked(settings, target, options, stop, leftover);
   } catch (err) {
-    if (err instanceof TidemarkError) throw err;
-    const code = (err as NodeJS.ErrnoException).code;
-    throw backupError(code === 'ENOSPC' ? 'no space left on the device; the partial file was removed' : describeCause(err), undefined, err);
+    if (stop.aborted) throw stopError(stop);
+    throw backupDirError(err, settings.dir, operation);
   } finally {
-    if (partial) await rm(partial, { recursive: true, force: true });
-    await release();
+    if (leftover.path) await rm(leftover.path, { recursive: true, force: true });
+    await lock?.release();
   }
 }

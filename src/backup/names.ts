@@ -31,3 +31,14 @@ export function parsePartialName(name: string): { fileName: string; pid: number 
   const match = name.match(/^\.(.+)\.partial-(\d+)$/);
   return match ? { fileName: match[1], pid: Number(match[2]) } : undefined;
 }
+
+/** Whether a file name is one that backup gives to a dump of this database. */
+export function isBackupNameOf(fileName: string, database: string): boolean {
+  const prefix = `${safeFilePart(database)}_`;
+  return fileName.startsWith(prefix) && /^\d{8}_\d{6}(?:_schema|_data)?(?:_\d+)?\.(?:dump|dir)$/.test(fileName.slice(prefix.length));
+}
+
+/** The backup a leftover of an interrupted run belongs to: its partial dump, or its manifest's temporary file. */
+export function leftoverOf(name: string): string | undefined {
+  return parsePartialName(name)?.fileName ?? name.match(/^\.(.+)\.manifest\.json\.tmp-\d+$/)?.[1];
+}

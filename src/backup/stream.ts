@@ -1,5 +1,6 @@
 import type { Readable, Writable } from 'node:stream';
 import type { Hash } from 'node:crypto';
+import type { SpawnedTool } from '../pgtools/exec.js';
 
 /**
  * pg_dump writes its archive 4 kB at a time, and a pipe read returns little
@@ -13,6 +14,8 @@ export const BLOCK_BYTES = 256 * 1024;
 /** Resolves once the writer drained, or closed or failed (a verifier that stopped reading); no listener is left behind. */
 function drained(writer: Writable): Promise<void> {
   return new Promise((resolve) => {
+    // A writer already destroyed (its reader died) emits nothing more.
+    if (writer.destroyed) return resolve();
     const done = () => {
       writer.off('drain', done).off('error', done).off('close', done);
       resolve();
@@ -78,4 +81,69 @@ export function fanOut(source: Readable, hash: Hash, required: Writable, optiona
       required.end();
     });
   });
+}
+
+/** Settles like the work, or rejects as soon as the signal aborts (the work is left to its own cleanup). */
+export function untilAborted<T>(work: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (!signal) return work;
+  const stopped = () => new Error(`stopped: ${String(signal.reason)}`);
+  if (signal.aborted) {
+    work.catch(() => undefined);
+    return Promise.reject(stopped());
+  }
+  return new Promise((resolve, reject) => {
+    const abort = () => reject(stopped());
+    signal.addEventListener('abort', abort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', abort));
+  });
+}
+
+export type ChildExit = Awaited<SpawnedTool['done']>;
+
+export interface WatchedChild {
+  name: string;
+  tool: SpawnedTool;
+  /** Its failing exit status is a verdict the caller reports (the verifier on a bad archive), not a death. */
+  exitIsVerdict?: boolean;
+}
+
+const running = (tool: SpawnedTool) => tool.child.exitCode === null && tool.child.signalCode === null;
+
+/** SIGTERM, a grace period, then SIGKILL: returns once every child has exited. */
+export async function stopChildren(tools: SpawnedTool[], graceMs = 5_000): Promise<void> {
+  const alive = tools.filter(running);
+  for (const tool of alive) {
+    tool.child.stdin?.destroy();
+    tool.child.kill('SIGTERM');
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const grace = new Promise((resolve) => (timer = setTimeout(resolve, graceMs)));
+  const exited = Promise.all(alive.map((t) => t.done.catch(() => undefined)));
+  await Promise.race([exited, grace]);
+  clearTimeout(timer);
+  for (const tool of alive.filter(running)) tool.child.kill('SIGKILL');
+  await exited;
+}
+
+/**
+ * The work, watched: the first child that dies (killed by a signal, or
+ * failing when its exit is not a verdict) or an abort of the signal ends it.
+ * Either way every child is stopped and waited for, so none is left behind
+ * blocked on a pipe that nobody reads.
+ */
+export async function superviseChildren<T>(children: WatchedChild[], work: Promise<T>, stop: AbortSignal, died: (name: string, exit: ChildExit) => Error): Promise<T> {
+  work.catch(() => undefined);
+  const death = new Promise<never>((_, reject) => {
+    for (const { name, tool, exitIsVerdict } of children) {
+      tool.done.then((exit) => {
+        if (exit.signal || (exit.code !== 0 && !exitIsVerdict)) reject(died(name, exit));
+      }, reject);
+    }
+  });
+  death.catch(() => undefined);
+  try {
+    return await untilAborted(Promise.race([work, death]), stop);
+  } finally {
+    await stopChildren(children.map((c) => c.tool));
+  }
 }
