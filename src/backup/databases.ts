@@ -12,7 +12,7 @@ import type { DatabaseTarget } from '../connection-string.js';
 import { isConnectionLost } from '../db/connect.js';
 import { isPgError } from '../pg-errors.js';
 import type { BackupSettings } from './config.js';
-import { processAlive } from './lock.js';
+import { processAlive } from '../process-alive.js';
 import { querySql } from './server.js';
 
 export type TemporaryPurpose = 'restoring' | 'verify';

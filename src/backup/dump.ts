@@ -214,7 +214,7 @@ function describeBackup(run: DumpRun, fileName: string, facts: Awaited<ReturnTyp
     durationMs: finishedAt.getTime() - startedAt.getTime(), size: written.size, sha256: written.sha256, ...(written.files && { files: written.files }),
     ...(options.tag && { tag: options.tag }), pinned: isPinningTag(options.tag), schemaVersion: facts.schemaVersion,
     ...(!written.verifyError && options.verify !== false && { verified: { at: finishedAt.toISOString(), method: 'full-read' as const } }),
-    ranOn: describeHost(settings.host),
+    ranOn: describeHost(settings.host), encoding: facts.encoding, collate: facts.collate, ctype: facts.ctype,
   };
 }
 

@@ -1,6 +1,7 @@
 import { lstatSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { processAlive } from '../process-alive.js';
 
 /** A password in a file that libpq reads (PGPASSFILE), for as long as a client program runs. */
 export interface Passfile {
@@ -68,7 +69,7 @@ export function removeLeftBehind(): void {
   }
   for (const name of names) {
     const pid = Number(MADE_BY.exec(name)?.[1]);
-    if (!pid || pid === process.pid || isAlive(pid)) continue;
+    if (!pid || pid === process.pid || processAlive(pid)) continue;
     const dir = path.join(tmpdir(), name);
     try {
       const stats = lstatSync(dir);
@@ -79,12 +80,3 @@ export function removeLeftBehind(): void {
   }
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: it exists, under another user.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
