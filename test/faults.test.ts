@@ -1,0 +1,108 @@
+/**
+ * Fault injection: migrate, backup, restore and backfill under signals,
+ * killed children, server restarts, a stalled or cut connection and a full
+ * disk, each at a point chosen by a seeded PRNG; after each, the documented
+ * end state is asserted. The trial count follows a time budget.
+ *
+ *   TIDEMARK_FAULT_SEED=N      the same choices again (printed at the start)
+ *   TIDEMARK_FAULT_TRIALS=N    N trials per command instead of the budget
+ *   TIDEMARK_FAULT_BUDGET_S=S  seconds of trials per lane (default 50)
+ *   TIDEMARK_FAULT_ONLY=a,b    only these faults or command/fault pairs
+ */
+import path from 'node:path';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { afterAll, beforeAll, describe, expect, inject as provided, test } from 'vitest';
+import { embeddedBinDir } from '../src/devdb/index.js';
+import { ROOT } from './helpers/cli.js';
+import { laneContext, runLane, type LaneContext, type LaneOptions, type Scenario } from './faults/lane.js';
+import { startProxy } from './faults/proxy.js';
+import { describeFailures, Tally } from './faults/report.js';
+import { startPrivateServer } from './faults/server.js';
+import { migrationSets } from './faults/scenarios/migrations.js';
+import { migrateScenario } from './faults/scenarios/migrate.js';
+import { backfillFixture, backfillScenario } from './faults/scenarios/backfill.js';
+import { backupScenario, mountSmallDisk } from './faults/scenarios/backup.js';
+import { restoreCleanScenario, restoreFixture, restoreNewScenario } from './faults/scenarios/restore.js';
+import { sourceDatabase } from './faults/scenarios/source.js';
+
+const env = process.env;
+const SEED = env.TIDEMARK_FAULT_SEED ? Number(env.TIDEMARK_FAULT_SEED) : Math.floor(Math.random() * 2 ** 31);
+const BUDGET_MS = Number(env.TIDEMARK_FAULT_BUDGET_S ?? 50) * 1000;
+const options = (share: number): LaneOptions => ({
+  suiteSeed: SEED, budgetMs: BUDGET_MS * share, minPerFault: 1,
+  trials: env.TIDEMARK_FAULT_TRIALS ? Number(env.TIDEMARK_FAULT_TRIALS) : undefined,
+  only: env.TIDEMARK_FAULT_ONLY?.split(',').map((s) => s.trim()).filter(Boolean),
+});
+
+const tally = new Tally();
+const lanes: LaneContext[] = [];
+const cleanups: Array<() => Promise<void> | void> = [];
+
+async function lane(label: string, binDir: string): Promise<LaneContext> {
+  const server = await startPrivateServer(binDir, label);
+  const ctx = await laneContext(server, await startProxy(server.port), label);
+  lanes.push(ctx);
+  return ctx;
+}
+
+async function runScenarios(ctx: LaneContext, scenarios: Array<[Scenario, number]>): Promise<void> {
+  for (const [scenario, share] of scenarios) await runLane(scenario, ctx, tally, options(share));
+}
+
+function expectConsistent(commands: string[]): void {
+  const bad = tally.records.filter((r) => commands.includes(r.command) && r.problems.length);
+  const ran = tally.records.filter((r) => commands.includes(r.command)).length;
+  expect(ran).toBeGreaterThan(0);
+  expect(bad, describeFailures(bad)).toEqual([]);
+}
+
+beforeAll(() => {
+  console.log(`fault injection: seed ${SEED} (TIDEMARK_FAULT_SEED=${SEED} makes the same choices again)`);
+});
+
+afterAll(async () => {
+  console.log(tally.table());
+  tally.write(path.join(ROOT, 'test-results', 'faults.json'), SEED);
+  for (const cleanup of cleanups.splice(0)) await cleanup();
+  await Promise.all(lanes.map(async (l) => {
+    await l.proxy.close();
+    await l.server.stop();
+    await rm(l.tmpDir, { recursive: true, force: true });
+  }));
+});
+
+describe.concurrent('faults injected at random points end in a documented state', () => {
+  test('migrate: transactional and no-transaction files', async () => {
+    const ctx = await lane('migrate', await embeddedBinDir());
+    const sets = await migrationSets(ctx.server);
+    await runScenarios(ctx, [[migrateScenario('migrate', sets.transactional), 0.6], [migrateScenario('migrate no-tx', sets.noTransaction), 0.4]]);
+    expectConsistent(['migrate', 'migrate no-tx']);
+  }, 300_000);
+
+  test('backfill', async () => {
+    const ctx = await lane('backfill', await embeddedBinDir());
+    await runScenarios(ctx, [[backfillScenario(await backfillFixture(ctx.server)), 1]]);
+    expectConsistent(['backfill']);
+  }, 300_000);
+
+  test('backup', async () => {
+    const binDir = provided('pgToolsBinDir');
+    const ctx = await lane('backup', binDir);
+    const base = await mkdtemp(path.join(tmpdir(), 'faults-backups-'));
+    const disk = await mountSmallDisk(base);
+    cleanups.push(() => disk.unmount(), () => rm(base, { recursive: true, force: true }));
+    const source = await sourceDatabase(ctx.server);
+    await runScenarios(ctx, [[backupScenario({ source, binDir, base, tmpfs: disk.dir }), 1]]);
+    expectConsistent(['backup']);
+  }, 300_000);
+
+  test('restore --new and restore --clean --yes', async () => {
+    const binDir = provided('pgToolsBinDir');
+    const ctx = await lane('restore', binDir);
+    const fixture = await restoreFixture(ctx, binDir, await sourceDatabase(ctx.server));
+    cleanups.push(() => rm(fixture.dir, { recursive: true, force: true }));
+    await runScenarios(ctx, [[restoreNewScenario(fixture), 0.5], [restoreCleanScenario(fixture), 0.5]]);
+    expectConsistent(['restore --new', 'restore --clean']);
+  }, 300_000);
+});

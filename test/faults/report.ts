@@ -1,0 +1,74 @@
+/**
+ * The tally of every trial: per command and fault, how many ran, which
+ * documented end state each reached, and the inconsistent ones with what
+ * was seen. Printed as a table and written to test-results/faults.json.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { FaultKind } from './trial.js';
+
+export interface TrialRecord {
+  command: string;
+  fault: FaultKind;
+  /** Where the fault was injected, in words. */
+  point: string;
+  seed: number;
+  /** The documented end state reached, e.g. "at version 3", "no backup, nothing left". */
+  outcome: string;
+  exit: string;
+  /** Empty when the end state is a documented one. */
+  problems: string[];
+  durationMs: number;
+}
+
+export class Tally {
+  readonly records: TrialRecord[] = [];
+
+  add(record: TrialRecord): void {
+    this.records.push(record);
+  }
+
+  inconsistent(command?: string): TrialRecord[] {
+    return this.records.filter((r) => r.problems.length && (!command || r.command === command));
+  }
+
+  /** Rows of command × fault: trials, outcomes with counts, inconsistent. */
+  rows(): Array<{ command: string; fault: string; trials: number; outcomes: Record<string, number>; inconsistent: number }> {
+    const groups = new Map<string, TrialRecord[]>();
+    for (const r of this.records) {
+      const key = `${r.command}\t${r.fault}`;
+      groups.set(key, [...(groups.get(key) ?? []), r]);
+    }
+    return [...groups.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([key, records]) => {
+      const [command, fault] = key.split('\t');
+      const outcomes: Record<string, number> = {};
+      for (const r of records) outcomes[r.outcome] = (outcomes[r.outcome] ?? 0) + 1;
+      return { command, fault, trials: records.length, outcomes, inconsistent: records.filter((r) => r.problems.length).length };
+    });
+  }
+
+  table(): string {
+    const lines = ['command            fault               trials  inconsistent  outcomes'];
+    for (const row of this.rows()) {
+      const outcomes = Object.entries(row.outcomes).map(([o, n]) => `${n}× ${o}`).join('; ');
+      lines.push(`${row.command.padEnd(18)} ${row.fault.padEnd(19)} ${String(row.trials).padStart(6)}  ${String(row.inconsistent).padStart(12)}  ${outcomes}`);
+    }
+    const bad = this.inconsistent();
+    lines.push(`${this.records.length} injected faults, ${bad.length} inconsistent outcomes`);
+    return lines.join('\n');
+  }
+
+  write(file: string, seed: number): void {
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, `${JSON.stringify({
+      seed, trials: this.records.length, inconsistent: this.inconsistent().length,
+      summary: this.rows(),
+      failures: this.inconsistent(),
+    }, null, 2)}\n`);
+  }
+}
+
+/** One line per inconsistent trial, with what reproduces it. */
+export function describeFailures(records: TrialRecord[]): string {
+  return records.map((r) => `${r.command} / ${r.fault} at ${r.point} (trial seed ${r.seed}, ${r.exit}): ${r.problems.join(' // ')}`).join('\n');
+}

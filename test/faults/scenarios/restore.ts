@@ -1,0 +1,170 @@
+/**
+ * restore under faults. --new NAME: NAME complete (its content that of the
+ * source) and exit 0, or no NAME and no other database of the run left
+ * (after a SIGKILL of the command, the next restore cleans up or names what
+ * is left). --clean --yes over a database: its content afterwards is what it
+ * was before or the archive's, never a mixture. A rerun always succeeds.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
+import path from 'node:path';
+import { contentFingerprint, fingerprintDiff, withClient } from '../fingerprint.js';
+import { childPoint, delayPoint, inject, leftoverProblems, poller, sessionsEnded, trialEnv, type LaneContext, type Point, type Scenario } from '../lane.js';
+import type { Rng } from '../rng.js';
+import { createDatabase, databaseNames, dropDatabase, type PrivateServer } from '../server.js';
+import {
+  diedAtStartUp, errorCode, excerpt, exitProblems, finished, lingeringChildren, outputProblems, randomPause, startCli, until,
+  type Exit, type FaultKind, type Reached, type RunningCli,
+} from '../trial.js';
+import { otherContentDatabase } from './source.js';
+
+export interface RestoreFixture {
+  binDir: string;
+  dir: string;
+  /** Made by tidemark's backup, with its manifest. */
+  custom: string;
+  /** A plain SQL dump (as cron scripts write them): restored through psql. */
+  sql: string;
+  /** The source's content, which a complete restore reproduces. */
+  archiveContent: string;
+  /** A database with the same tables and other rows, the template of each --clean target, and its content. */
+  before: string;
+  beforeContent: string;
+}
+
+export async function restoreFixture(ctx: LaneContext, binDir: string, source: string): Promise<RestoreFixture> {
+  const dir = await mkdtemp(path.join(ctx.tmpDir, '..', 'faults-archives-'));
+  const made = await finished(startCli('backup', [], { DATABASE_URL: ctx.server.url(source), BACKUP_DIR: dir, PG_BIN_DIR: binDir }));
+  if (made.code !== 0) throw new Error(`the archive for the restore trials could not be made: ${made.stderr}`);
+  const sql = path.join(dir, 'fsrc_plain.sql');
+  execFileSync(path.join(binDir, 'pg_dump'), ['-h', '127.0.0.1', '-p', String(ctx.server.port), '-U', 'postgres', '--format=plain', '--file', sql, source], { env: { ...process.env, PGPASSWORD: ctx.server.password } });
+  const before = await otherContentDatabase(ctx.server, source, 'fsrc_before');
+  return {
+    binDir, dir, custom: made.stdout.split('\n')[0].trim(), sql,
+    archiveContent: await withClient(ctx.server.url(source), contentFingerprint),
+    before, beforeContent: await withClient(ctx.server.url(before), contentFingerprint),
+  };
+}
+
+function choosePoint(database: string, fault: FaultKind, r: Rng, watch: ReturnType<typeof poller>): Point {
+  if (fault.startsWith('kill-')) return { label: `${fault.slice(5)} running + a random moment`, wait: (run) => childPoint(run, fault, r) };
+  const kind = r.pick(['delay', 'work'] as const);
+  if (kind === 'delay') {
+    return delayPoint(r.int(0, 900));
+  }
+  const what = r.pick(['COPY%', 'CREATE INDEX%', 'ALTER TABLE%']);
+  return { label: `"${what}" active in ${database}`, wait: (run) => until(async () => (await watch.query(
+    "SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND state = 'active' AND pid <> pg_backend_pid() AND query LIKE $2", [database, what])).length > 0, run) };
+}
+
+const content = (server: PrivateServer, db: string) => withClient(server.url(db), contentFingerprint);
+
+interface Faulted {
+  point: string;
+  /** Killed by the signal before its handlers were set up. */
+  startUp: boolean;
+  exit: Exit;
+  problems: string[];
+}
+
+/** Runs the restore with the fault at its point; the checks every restore shares (output, exit, children, sessions). */
+async function faultedRestore(ctx: LaneContext, args: string[], env: Record<string, string>, target: string, fault: FaultKind, r: Rng): Promise<Faulted> {
+  const watch = poller(ctx);
+  try {
+    const point = choosePoint(target, fault, r, watch);
+    const run = startCli('restore', args, env);
+    const reached = await point.wait(run);
+    const injected = reached === 'reached' ? await inject(ctx, run, fault, r) : `not injected: ${reached} first`;
+    const exit = await finished(run);
+    await watch.close();
+    const problems = outputProblems(exit, ctx.server.password);
+    problems.push(...(await lingeringChildren(env.TIDEMARK_FAULT_TRIAL)).map((p) => `still running after the command ended: ${p}`));
+    if (!diedAtStartUp(fault, exit, point.early ?? false)) problems.push(...exitProblems(fault, exit, fault.startsWith('kill-') || fault.startsWith('restart-') ? ['RESTORE_FAILED'] : undefined));
+    const lingering = await sessionsEnded(ctx, target);
+    if (lingering) problems.push(lingering);
+    if (fault !== 'SIGKILL') problems.push(...(await leftoverProblems(ctx)));
+    return { point: `${point.label} (${injected})`, startUp: diedAtStartUp(fault, exit, point.early ?? false), exit, problems };
+  } finally {
+    await watch.close();
+  }
+}
+
+const SIGNALS: FaultKind[] = ['SIGINT', 'SIGTERM', 'SIGKILL'];
+const OTHERS: FaultKind[] = ['restart-fast', 'restart-immediate', 'stall-then-cut', 'cut'];
+
+export function restoreNewScenario(fixture: RestoreFixture): Scenario {
+  return {
+    command: 'restore --new',
+    faults: [...SIGNALS, 'kill-pg_restore', 'kill-psql', ...OTHERS],
+    async trial(ctx, fault, r, seed) {
+      const name = `fr_new_${seed}`;
+      const archive = fault === 'kill-psql' || (fault !== 'kill-pg_restore' && r.chance(0.3)) ? fixture.sql : fixture.custom;
+      const env = trialEnv(ctx, 'postgres', `r${seed}`, { BACKUP_DIR: fixture.dir, PG_BIN_DIR: fixture.binDir });
+      const existing = await databaseNames(ctx.server);
+      const args = [archive, '--new', name];
+      try {
+        const { point, startUp, exit, problems } = await faultedRestore(ctx, args, env, name, fault, r);
+        const left = (await databaseNames(ctx.server)).filter((d) => !existing.includes(d));
+        if (exit.code === 0) {
+          if (!left.includes(name)) problems.push(`exit 0 but ${name} does not exist`);
+          else {
+            const got = await content(ctx.server, name);
+            if (got !== fixture.archiveContent) problems.push(`exit 0 but ${name} is incomplete: ${fingerprintDiff(got, fixture.archiveContent)}`);
+          }
+          if (left.some((d) => d !== name)) problems.push(`other databases left: ${left.filter((d) => d !== name).join(', ')}`);
+        } else if (left.length && exit.signal !== 'SIGKILL') problems.push(`failed (${exit.code ?? exit.signal}) and left ${left.join(', ')}`);
+        if (exit.code === 0) await dropDatabase(ctx.server, name);
+        // The next restore after a kill (it must clean up or name what is left); after the other faults in a sample of trials.
+        if (exit.signal === 'SIGKILL' || left.length || r.chance(0.25)) problems.push(...(await rerunNew(ctx, fixture, args, env, name, exit.code === 0 ? [] : left)));
+        const outcome = exit.code === 0 ? 'complete new database' : left.length ? 'killed; leftovers handled by the next restore' : 'no new database, nothing left';
+        return { point: `${path.extname(archive)} archive, ${point}`, outcome: startUp ? 'killed by the signal at start-up' : outcome, exit: `exit ${exit.code ?? exit.signal}`, problems };
+      } finally {
+        for (const d of (await databaseNames(ctx.server)).filter((n) => !existing.includes(n))) await dropDatabase(ctx.server, d);
+      }
+    },
+  };
+}
+
+/** The next restore --new: it succeeds, or (only for what a killed run left) names the leftover; every leftover is gone or named. */
+async function rerunNew(ctx: LaneContext, fixture: RestoreFixture, args: string[], env: Record<string, string>, name: string, leftovers: string[]): Promise<string[]> {
+  const rerun = await finished(startCli('restore', args, env));
+  const problems = outputProblems(rerun, ctx.server.password).map((p) => `rerun: ${p}`);
+  const named = rerun.code === 1 && errorCode(rerun.stderr) === 'RESTORE_TARGET_EXISTS' && rerun.stderr.includes(name) && leftovers.includes(name);
+  if (rerun.code !== 0 && !named) problems.push(`the next restore: exit ${rerun.code} ${excerpt(rerun.stderr)}`);
+  if (rerun.code === 0 && (await content(ctx.server, name)) !== fixture.archiveContent) problems.push('the next restore left an incomplete database');
+  const now = await databaseNames(ctx.server);
+  for (const d of leftovers) if (d !== name && now.includes(d) && !rerun.stderr.includes(d) && !rerun.stdout.includes(d)) problems.push(`leftover ${d} neither removed nor named by the next restore`);
+  return [...problems, ...(await leftoverProblems(ctx, ' after the next restore'))];
+}
+
+/** The next restore --clean --yes, with no fault, brings the archive's content whatever the fault left. */
+async function rerunClean(ctx: LaneContext, fixture: RestoreFixture, args: string[], env: Record<string, string>, target: string): Promise<string[]> {
+  const rerun = await finished(startCli('restore', args, env));
+  const problems = outputProblems(rerun, ctx.server.password).map((p) => `rerun: ${p}`);
+  if (rerun.code !== 0) problems.push(`the next restore: exit ${rerun.code} ${excerpt(rerun.stderr)}`);
+  else if ((await content(ctx.server, target)) !== fixture.archiveContent) problems.push('after the next restore the target is not the archive\'s content');
+  return [...problems, ...(await leftoverProblems(ctx, ' after the next restore'))];
+}
+
+export function restoreCleanScenario(fixture: RestoreFixture): Scenario {
+  return {
+    command: 'restore --clean',
+    faults: [...SIGNALS, 'kill-pg_restore', ...OTHERS],
+    async trial(ctx, fault, r, seed) {
+      const target = await createDatabase(ctx.server, `fr_clean_${seed}`, fixture.before);
+      const env = trialEnv(ctx, target, `c${seed}`, { BACKUP_DIR: fixture.dir, PG_BIN_DIR: fixture.binDir });
+      const args = [fixture.custom, '--clean', '--yes'];
+      try {
+        const { point, startUp, exit, problems } = await faultedRestore(ctx, args, env, target, fault, r);
+        const got = await content(ctx.server, target);
+        const state = got === fixture.archiveContent ? 'the archive\'s content' : got === fixture.beforeContent ? 'its content before' : 'a mixture';
+        if (state === 'a mixture') problems.push(`the target holds neither its content before nor the archive's: ${fingerprintDiff(got, fixture.archiveContent)}`);
+        if (exit.code === 0 && state !== 'the archive\'s content') problems.push(`exit 0 but the target holds ${state}`);
+        if (exit.signal === 'SIGKILL' || r.chance(0.25)) problems.push(...(await rerunClean(ctx, fixture, args, env, target)));
+        return { point, outcome: startUp ? 'killed by the signal at start-up' : `target holds ${state}`, exit: `exit ${exit.code ?? exit.signal}`, problems };
+      } finally {
+        await dropDatabase(ctx.server, target);
+      }
+    },
+  };
+}
