@@ -6,7 +6,7 @@
  *
  *   TIDEMARK_FAULT_SEED=N      the same choices again (printed at the start)
  *   TIDEMARK_FAULT_TRIALS=N    N trials per command instead of the budget
- *   TIDEMARK_FAULT_BUDGET_S=S  seconds of trials per lane (default 50)
+ *   TIDEMARK_FAULT_BUDGET_S=S  seconds of trials per lane (default 45)
  *   TIDEMARK_FAULT_ONLY=a,b    only these faults or command/fault pairs
  */
 import path from 'node:path';
@@ -28,7 +28,7 @@ import { sourceDatabase } from './faults/scenarios/source.js';
 
 const env = process.env;
 const SEED = env.TIDEMARK_FAULT_SEED ? Number(env.TIDEMARK_FAULT_SEED) : Math.floor(Math.random() * 2 ** 31);
-const BUDGET_MS = Number(env.TIDEMARK_FAULT_BUDGET_S ?? 50) * 1000;
+const BUDGET_MS = Number(env.TIDEMARK_FAULT_BUDGET_S ?? 45) * 1000;
 const options = (share: number): LaneOptions => ({
   suiteSeed: SEED, budgetMs: BUDGET_MS * share, minPerFault: 1,
   trials: env.TIDEMARK_FAULT_TRIALS ? Number(env.TIDEMARK_FAULT_TRIALS) : undefined,
@@ -53,7 +53,8 @@ async function runScenarios(ctx: LaneContext, scenarios: Array<[Scenario, number
 function expectConsistent(commands: string[]): void {
   const bad = tally.records.filter((r) => commands.includes(r.command) && r.problems.length);
   const ran = tally.records.filter((r) => commands.includes(r.command)).length;
-  expect(ran).toBeGreaterThan(0);
+  // TIDEMARK_FAULT_ONLY may leave a lane nothing to run.
+  if (!env.TIDEMARK_FAULT_ONLY) expect(ran).toBeGreaterThan(0);
   expect(bad, describeFailures(bad)).toEqual([]);
 }
 
@@ -97,12 +98,15 @@ describe.concurrent('faults injected at random points end in a documented state'
     expectConsistent(['backup']);
   }, 300_000);
 
-  test('restore --new and restore --clean --yes', async () => {
+  test.each([
+    ['restore --new', restoreNewScenario],
+    ['restore --clean', restoreCleanScenario],
+  ] as const)('%s', async (command, scenario) => {
     const binDir = provided('pgToolsBinDir');
-    const ctx = await lane('restore', binDir);
+    const ctx = await lane(command.replace(/\W+/g, '-'), binDir);
     const fixture = await restoreFixture(ctx, binDir, await sourceDatabase(ctx.server));
     cleanups.push(() => rm(fixture.dir, { recursive: true, force: true }));
-    await runScenarios(ctx, [[restoreNewScenario(fixture), 0.5], [restoreCleanScenario(fixture), 0.5]]);
-    expectConsistent(['restore --new', 'restore --clean']);
+    await runScenarios(ctx, [[scenario(fixture), 1]]);
+    expectConsistent([command]);
   }, 300_000);
 });

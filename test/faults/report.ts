@@ -33,7 +33,7 @@ export class Tally {
   }
 
   /** Rows of command × fault: trials, outcomes with counts, inconsistent. */
-  rows(): Array<{ command: string; fault: string; trials: number; outcomes: Record<string, number>; inconsistent: number }> {
+  rows(): Array<{ command: string; fault: string; trials: number; outcomes: Record<string, number>; inconsistent: number; meanMs: number }> {
     const groups = new Map<string, TrialRecord[]>();
     for (const r of this.records) {
       const key = `${r.command}\t${r.fault}`;
@@ -43,15 +43,16 @@ export class Tally {
       const [command, fault] = key.split('\t');
       const outcomes: Record<string, number> = {};
       for (const r of records) outcomes[r.outcome] = (outcomes[r.outcome] ?? 0) + 1;
-      return { command, fault, trials: records.length, outcomes, inconsistent: records.filter((r) => r.problems.length).length };
+      const meanMs = Math.round(records.reduce((sum, r) => sum + r.durationMs, 0) / records.length);
+      return { command, fault, trials: records.length, outcomes, inconsistent: records.filter((r) => r.problems.length).length, meanMs };
     });
   }
 
   table(): string {
-    const lines = ['command            fault               trials  inconsistent  outcomes'];
+    const lines = ['command            fault               trials  inconsistent  mean ms  outcomes'];
     for (const row of this.rows()) {
       const outcomes = Object.entries(row.outcomes).map(([o, n]) => `${n}× ${o}`).join('; ');
-      lines.push(`${row.command.padEnd(18)} ${row.fault.padEnd(19)} ${String(row.trials).padStart(6)}  ${String(row.inconsistent).padStart(12)}  ${outcomes}`);
+      lines.push(`${row.command.padEnd(18)} ${row.fault.padEnd(19)} ${String(row.trials).padStart(6)}  ${String(row.inconsistent).padStart(12)}  ${String(row.meanMs).padStart(7)}  ${outcomes}`);
     }
     const bad = this.inconsistent();
     lines.push(`${this.records.length} injected faults, ${bad.length} inconsistent outcomes`);

@@ -88,3 +88,13 @@ export async function dropDatabase(server: PrivateServer, name: string): Promise
 export async function databaseNames(server: PrivateServer): Promise<string[]> {
   return (await server.query<{ datname: string }>('SELECT datname FROM pg_database ORDER BY 1')).map((r) => r.datname);
 }
+
+/**
+ * A database with an empty public schema: the lane's one database, emptied
+ * for each trial (a CREATE DATABASE costs several times a whole migrate run).
+ */
+export async function emptyDatabase(server: PrivateServer, name: string): Promise<string> {
+  if (!(await databaseNames(server)).includes(name)) await createDatabase(server, name);
+  await server.query('DROP SCHEMA public CASCADE; CREATE SCHEMA public', [], name);
+  return name;
+}

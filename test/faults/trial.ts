@@ -64,7 +64,7 @@ export async function until(check: () => boolean | Promise<boolean>, run: Runnin
 export const randomPause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // A command that does not end within this bound after its fault hangs: it is killed and the trial fails.
-const HANG_BOUND_MS = 20_000;
+const HANG_BOUND_MS = 10_000;
 
 export interface Exit {
   code: number | null;

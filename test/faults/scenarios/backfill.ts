@@ -11,8 +11,8 @@ import type pg from 'pg';
 import { withClient } from '../fingerprint.js';
 import { delayPoint, inject, leftoverProblems, poller, sessionsEnded, trialEnv, type LaneContext, type Point, type Scenario } from '../lane.js';
 import type { Rng } from '../rng.js';
-import { createDatabase, dropDatabase, type PrivateServer } from '../server.js';
-import { diedAtStartUp, excerpt, exitProblems, finished, outputProblems, randomPause, startCli, until, type Exit, type FaultKind, type Reached, type RunningCli } from '../trial.js';
+import { emptyDatabase, type PrivateServer } from '../server.js';
+import { diedAtStartUp, excerpt, exitProblems, finished, outputProblems, startCli, until, type Exit, type FaultKind } from '../trial.js';
 
 const NAME = 'faultfill';
 const ROWS = 4000;
@@ -39,10 +39,10 @@ export async function batch(ctx, cursor) {
 const SEED_SQL = `
 CREATE TABLE items (id bigint PRIMARY KEY, code text NOT NULL, other text NOT NULL);
 INSERT INTO items SELECT g, CASE WHEN g % 2 = 0 THEN 'CODE-' || g ELSE 'code-' || g END, md5(g::text) FROM generate_series(1, ${ROWS}) g;`;
+const DATABASE = 'fb';
 const FINAL_MD5 = "SELECT md5(string_agg(id || ':' || code || ':' || other, ',' ORDER BY id)) AS m FROM items";
 
 export interface BackfillFixture {
-  template: string;
   dir: string;
   /** md5 of the table once every row is done. */
   finalMd5: string;
@@ -51,10 +51,10 @@ export interface BackfillFixture {
 export async function backfillFixture(server: PrivateServer): Promise<BackfillFixture> {
   const dir = await mkdtemp(path.join(tmpdir(), 'faults-backfills-'));
   await writeFile(path.join(dir, `${NAME}.mjs`), MODULE);
-  const template = await createDatabase(server, 'faults_backfill_template');
-  await server.query(SEED_SQL, [], template);
-  const [{ m }] = await server.query(FINAL_MD5.replace('code ||', 'lower(code) ||'), [], template);
-  return { template, dir, finalMd5: m };
+  const db = await emptyDatabase(server, DATABASE);
+  await server.query(SEED_SQL, [], db);
+  const [{ m }] = await server.query(FINAL_MD5.replace('code ||', 'lower(code) ||'), [], db);
+  return { dir, finalMd5: m };
 }
 
 interface BackfillState {
@@ -142,7 +142,8 @@ export function backfillScenario(fixture: BackfillFixture): Scenario {
     command: 'backfill',
     faults: [...SIGNALS, ...SIGNALS, 'restart-fast', 'restart-immediate', 'stall-then-cut', 'cut'],
     async trial(ctx: LaneContext, fault, r, seed) {
-      const db = await createDatabase(ctx.server, `fb_${seed}`, fixture.template);
+      const db = await emptyDatabase(ctx.server, DATABASE);
+      await ctx.server.query(SEED_SQL, [], db);
       const watch = poller(ctx, db);
       const args = [NAME, '--backfills-dir', fixture.dir, '--batch-size', String(BATCH)];
       const env = trialEnv(ctx, db, `b${seed}`);
@@ -153,7 +154,7 @@ export function backfillScenario(fixture: BackfillFixture): Scenario {
         const injected = reached === 'reached' ? await inject(ctx, run, fault, r) : `not injected: ${reached} first`;
         const exit = await finished(run);
         await watch.close();
-        const lingering = await sessionsEnded(ctx, db);
+        const lingering = await sessionsEnded(ctx);
         const before = await withClient(ctx.server.url(db), readBackfill);
         const problems = [...outputProblems(exit, ctx.server.password), ...agreementProblems(before)];
         if (!diedAtStartUp(fault, exit, point.early ?? false)) problems.push(...exitProblems(fault, exit, undefined, false));
@@ -170,7 +171,6 @@ export function backfillScenario(fixture: BackfillFixture): Scenario {
         return { point: `${point.label} (${injected})`, outcome: outcomeOf(fault, exit, before, diedAtStartUp(fault, exit, point.early ?? false)), exit: `exit ${exit.code ?? exit.signal}`, problems };
       } finally {
         await watch.close();
-        await dropDatabase(ctx.server, db);
       }
     },
   };

@@ -11,8 +11,8 @@ import path from 'node:path';
 import { childPoint, delayPoint, inject, leftoverProblems, poller, sessionsEnded, trialEnv, type LaneContext, type Point, type Scenario } from '../lane.js';
 import type { Rng } from '../rng.js';
 import {
-  diedAtStartUp, errorCode, excerpt, exitProblems, finished, lingeringChildren, outputProblems, randomPause, startCli, until,
-  type Exit, type FaultKind, type Reached, type RunningCli,
+  diedAtStartUp, errorCode, excerpt, exitProblems, finished, lingeringChildren, outputProblems, startCli, until,
+  type Exit, type FaultKind,
 } from '../trial.js';
 import { readBackupDir } from './backup-dir.js';
 
@@ -122,7 +122,7 @@ export function backupScenario(fixture: BackupFixture): Scenario {
         if (!diedAtStartUp(fault, exit, point.early ?? false)) problems.push(...exitProblems(fault, exit, failureCodes(fault)));
         problems.push(...(await dirProblems(dir, fault, exit)));
         if (fault !== 'SIGKILL') problems.push(...(await leftoverProblems(ctx)));
-        const lingering = await sessionsEnded(ctx, fixture.source);
+        const lingering = await sessionsEnded(ctx);
         if (lingering) problems.push(lingering);
         // The next backup after a kill or a full disk always; after the other faults in a sample of trials (a lock left would show as such).
         if (fault === 'SIGKILL' || fault === 'disk-full' || r.chance(0.25)) problems.push(...(await rerunProblems(ctx, fixture, dir, fault, env)));

@@ -8,10 +8,10 @@
 import { fingerprintDiff, withClient } from '../fingerprint.js';
 import { delayPoint, inject, leftoverProblems, poller, sessionsEnded, trialEnv, type LaneContext, type Point, type Scenario } from '../lane.js';
 import type { Rng } from '../rng.js';
-import { createDatabase, dropDatabase } from '../server.js';
+import { emptyDatabase } from '../server.js';
 import {
   diedAtStartUp, errorCode, excerpt, exitProblems, finished, outputProblems, randomPause, startCli, until,
-  type Exit, type FaultKind, type Reached, type RunningCli,
+  type Exit, type FaultKind,
 } from '../trial.js';
 import { NO_TX_DOWN, NO_TX_STATEMENTS, NO_TX_VERSION, type MigrationSet } from './migrations.js';
 import { claimedStates, readState, statementsSaidToRun, versionText, type MigrationState } from './migrate-state.js';
@@ -41,6 +41,12 @@ function choosePoint(set: MigrationSet, db: string, r: Rng, watch: ReturnType<ty
     "SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND state = 'active' AND pid <> pg_backend_pid() AND query LIKE $2", [db, pattern])).length > 0, run) };
 }
 
+/** The interruption message names the version the database is at (or, at none, that nothing was applied). */
+function saysVersion(text: string, version: number | null): boolean {
+  if (text.includes(`version ${versionText(version)}`)) return true;
+  return version === null && /no version|nothing (was )?(applied|changed)|no migrations? (was |were )?applied/i.test(text);
+}
+
 function stateProblems(set: MigrationSet, state: MigrationState, exit: Exit, fault: FaultKind): string[] {
   const problems: string[] = [];
   const v = state.version ?? 0;
@@ -54,8 +60,8 @@ function stateProblems(set: MigrationSet, state: MigrationState, exit: Exit, fau
       problems.push(`the message claims "${claim.words}" but the database is ${state.dirty ? 'dirty ' : ''}at version ${versionText(state.version)}`);
     }
   }
-  if (exit.code === 130 || exit.code === 143) {
-    if (!exit.stderr.includes(`version ${versionText(state.version)}`)) problems.push(`the interruption message does not say the version (${versionText(state.version)}): ${excerpt(exit.stderr)}`);
+  if ((exit.code === 130 || exit.code === 143) && !saysVersion(exit.stderr, state.version)) {
+    problems.push(`the interruption message does not say the version (${versionText(state.version)}): ${excerpt(exit.stderr)}`);
   }
   if (exit.code === 0 && (state.version !== set.files.length || state.dirty)) problems.push(`exit 0 but the database is at ${versionText(state.version)}`);
   return problems;
@@ -118,7 +124,7 @@ export function migrateScenario(command: string, set: MigrationSet): Scenario {
     command,
     faults: FAULTS,
     async trial(ctx, fault, r, seed) {
-      const db = await createDatabase(ctx.server, `fm_${seed}`);
+      const db = await emptyDatabase(ctx.server, `fm_${command.replace(/\W+/g, '_')}`);
       const marker = `m${seed}`;
       const watch = poller(ctx);
       try {
@@ -128,7 +134,7 @@ export function migrateScenario(command: string, set: MigrationSet): Scenario {
         const injected = reached === 'reached' ? await inject(ctx, run, fault, r) : `not injected: ${reached} first`;
         const exit = await finished(run);
         await watch.close();
-        const lingering = await sessionsEnded(ctx, db);
+        const lingering = await sessionsEnded(ctx);
         const state = await withClient(ctx.server.url(db), readState);
         const problems = [...outputProblems(exit, ctx.server.password), ...stateProblems(set, state, exit, fault), ...(lingering ? [lingering] : [])];
         if (!diedAtStartUp(fault, exit, point.early ?? false)) problems.push(...exitProblems(fault, exit));
@@ -138,7 +144,6 @@ export function migrateScenario(command: string, set: MigrationSet): Scenario {
         return { point: `${point.label} (${injected})`, outcome: outcomeOf(set, state, exit, fault, diedAtStartUp(fault, exit, point.early ?? false)), exit: `exit ${exit.code ?? exit.signal}`, problems };
       } finally {
         await watch.close();
-        await dropDatabase(ctx.server, db);
       }
     },
   };

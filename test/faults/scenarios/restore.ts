@@ -13,8 +13,8 @@ import { childPoint, delayPoint, inject, leftoverProblems, poller, sessionsEnded
 import type { Rng } from '../rng.js';
 import { createDatabase, databaseNames, dropDatabase, type PrivateServer } from '../server.js';
 import {
-  diedAtStartUp, errorCode, excerpt, exitProblems, finished, lingeringChildren, outputProblems, randomPause, startCli, until,
-  type Exit, type FaultKind, type Reached, type RunningCli,
+  diedAtStartUp, errorCode, excerpt, exitProblems, finished, lingeringChildren, outputProblems, startCli, until,
+  type Exit, type FaultKind,
 } from '../trial.js';
 import { otherContentDatabase } from './source.js';
 
@@ -79,8 +79,8 @@ async function faultedRestore(ctx: LaneContext, args: string[], env: Record<stri
     await watch.close();
     const problems = outputProblems(exit, ctx.server.password);
     problems.push(...(await lingeringChildren(env.TIDEMARK_FAULT_TRIAL)).map((p) => `still running after the command ended: ${p}`));
-    if (!diedAtStartUp(fault, exit, point.early ?? false)) problems.push(...exitProblems(fault, exit, fault.startsWith('kill-') || fault.startsWith('restart-') ? ['RESTORE_FAILED'] : undefined));
-    const lingering = await sessionsEnded(ctx, target);
+    if (!diedAtStartUp(fault, exit, point.early ?? false)) problems.push(...exitProblems(fault, exit, fault.startsWith('kill-') ? ['RESTORE_FAILED'] : undefined));
+    const lingering = await sessionsEnded(ctx);
     if (lingering) problems.push(lingering);
     if (fault !== 'SIGKILL') problems.push(...(await leftoverProblems(ctx)));
     return { point: `${point.label} (${injected})`, startUp: diedAtStartUp(fault, exit, point.early ?? false), exit, problems };
@@ -116,7 +116,8 @@ export function restoreNewScenario(fixture: RestoreFixture): Scenario {
         if (exit.code === 0) await dropDatabase(ctx.server, name);
         // The next restore after a kill (it must clean up or name what is left); after the other faults in a sample of trials.
         if (exit.signal === 'SIGKILL' || left.length || r.chance(0.25)) problems.push(...(await rerunNew(ctx, fixture, args, env, name, exit.code === 0 ? [] : left)));
-        const outcome = exit.code === 0 ? 'complete new database' : left.length ? 'killed; leftovers handled by the next restore' : 'no new database, nothing left';
+        const outcome = exit.code === 0 ? 'complete new database'
+          : !left.length ? 'no new database, nothing left' : exit.signal === 'SIGKILL' ? 'killed; leftovers handled by the next restore' : 'failed, a database left behind';
         return { point: `${path.extname(archive)} archive, ${point}`, outcome: startUp ? 'killed by the signal at start-up' : outcome, exit: `exit ${exit.code ?? exit.signal}`, problems };
       } finally {
         for (const d of (await databaseNames(ctx.server)).filter((n) => !existing.includes(n))) await dropDatabase(ctx.server, d);
