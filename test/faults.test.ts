@@ -8,6 +8,7 @@
  *   TIDEMARK_FAULT_TRIALS=N    N trials per command instead of the budget
  *   TIDEMARK_FAULT_BUDGET_S=S  seconds of trials per lane (default 45)
  *   TIDEMARK_FAULT_ONLY=a,b    only these faults or command/fault pairs
+ *   TIDEMARK_FAULT_REPLAY=command/fault/seed   one trial again (printed with each failure)
  */
 import path from 'node:path';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -33,6 +34,7 @@ const options = (share: number): LaneOptions => ({
   suiteSeed: SEED, budgetMs: BUDGET_MS * share, minPerFault: 1,
   trials: env.TIDEMARK_FAULT_TRIALS ? Number(env.TIDEMARK_FAULT_TRIALS) : undefined,
   only: env.TIDEMARK_FAULT_ONLY?.split(',').map((s) => s.trim()).filter(Boolean),
+  replay: env.TIDEMARK_FAULT_REPLAY,
 });
 
 const tally = new Tally();
@@ -53,8 +55,8 @@ async function runScenarios(ctx: LaneContext, scenarios: Array<[Scenario, number
 function expectConsistent(commands: string[]): void {
   const bad = tally.records.filter((r) => commands.includes(r.command) && r.problems.length);
   const ran = tally.records.filter((r) => commands.includes(r.command)).length;
-  // TIDEMARK_FAULT_ONLY may leave a lane nothing to run.
-  if (!env.TIDEMARK_FAULT_ONLY) expect(ran).toBeGreaterThan(0);
+  // TIDEMARK_FAULT_ONLY and TIDEMARK_FAULT_REPLAY may leave a lane nothing to run.
+  if (!env.TIDEMARK_FAULT_ONLY && !env.TIDEMARK_FAULT_REPLAY) expect(ran).toBeGreaterThan(0);
   expect(bad, describeFailures(bad)).toEqual([]);
 }
 

@@ -48,6 +48,18 @@ export interface LaneOptions {
   trials?: number;
   /** Only these faults (TIDEMARK_FAULT_ONLY). */
   only?: string[];
+  /** One trial again, as `command/fault/seed` (TIDEMARK_FAULT_REPLAY, printed with each failure). */
+  replay?: string;
+}
+
+async function runTrial(scenario: Scenario, ctx: LaneContext, tally: Tally, fault: FaultKind, seed: number): Promise<void> {
+  const t0 = Date.now();
+  const base = { command: scenario.command, fault, seed };
+  try {
+    tally.add({ ...base, ...(await scenario.trial(ctx, fault, rng(seed), seed)), durationMs: Date.now() - t0 });
+  } catch (err) {
+    tally.add({ ...base, point: '?', outcome: 'trial error', exit: '?', problems: [`the trial itself failed: ${(err as Error).stack ?? err}`], durationMs: Date.now() - t0 });
+  }
 }
 
 export async function laneContext(server: PrivateServer, proxy: FaultProxy, label: string): Promise<LaneContext> {
@@ -99,6 +111,11 @@ export async function inject(ctx: LaneContext, run: RunningCli, fault: FaultKind
 }
 
 export async function runLane(scenario: Scenario, ctx: LaneContext, tally: Tally, options: LaneOptions): Promise<void> {
+  if (options.replay !== undefined) {
+    const [command, fault, seed] = options.replay.split('/');
+    if (command === scenario.command) await runTrial(scenario, ctx, tally, fault as FaultKind, Number(seed));
+    return;
+  }
   const faults = scenario.faults.filter((f) => !options.only?.length || options.only.some((o) => o === f || o === `${scenario.command}/${f}` || o === scenario.command));
   if (!faults.length) return;
   const order = rng(trialSeed(options.suiteSeed, scenario.command, -1));
@@ -111,15 +128,7 @@ export async function runLane(scenario: Scenario, ctx: LaneContext, tally: Tally
       : elapsed > options.budgetMs && (i >= options.minPerFault * faults.length || elapsed > 2 * options.budgetMs);
     if (enough) break;
     if (!round.length) round = [...faults].sort(() => order.next() - 0.5);
-    const fault = round.shift()!;
-    const seed = trialSeed(options.suiteSeed, scenario.command, i);
-    const t0 = Date.now();
-    const base = { command: scenario.command, fault, seed };
-    try {
-      tally.add({ ...base, ...(await scenario.trial(ctx, fault, rng(seed), seed)), durationMs: Date.now() - t0 });
-    } catch (err) {
-      tally.add({ ...base, point: '?', outcome: 'trial error', exit: '?', problems: [`the trial itself failed: ${(err as Error).stack ?? err}`], durationMs: Date.now() - t0 });
-    }
+    await runTrial(scenario, ctx, tally, round.shift()!, trialSeed(options.suiteSeed, scenario.command, i));
   }
 }
 

@@ -71,5 +71,5 @@ export class Tally {
 
 /** One line per inconsistent trial, with what reproduces it. */
 export function describeFailures(records: TrialRecord[]): string {
-  return records.map((r) => `${r.command} / ${r.fault} at ${r.point} (trial seed ${r.seed}, ${r.exit}): ${r.problems.join(' // ')}`).join('\n');
+  return records.map((r) => `${r.command} / ${r.fault} at ${r.point} (${r.exit}; again: TIDEMARK_FAULT_REPLAY='${r.command}/${r.fault}/${r.seed}'): ${r.problems.join(' // ')}`).join('\n');
 }
