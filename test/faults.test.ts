@@ -6,7 +6,7 @@
  *
  *   TIDEMARK_FAULT_SEED=N      the same choices again (printed at the start)
  *   TIDEMARK_FAULT_TRIALS=N    N trials per command instead of the budget
- *   TIDEMARK_FAULT_BUDGET_S=S  seconds of trials per lane (default 45)
+ *   TIDEMARK_FAULT_BUDGET_S=S  seconds of trials per lane (default 40)
  *   TIDEMARK_FAULT_ONLY=a,b    only these faults or command/fault pairs
  *   TIDEMARK_FAULT_REPLAY=command/fault/seed   one trial again (printed with each failure)
  */
@@ -26,10 +26,12 @@ import { backfillFixture, backfillScenario } from './faults/scenarios/backfill.j
 import { backupScenario, mountSmallDisk } from './faults/scenarios/backup.js';
 import { restoreCleanScenario, restoreFixture, restoreNewScenario } from './faults/scenarios/restore.js';
 import { sourceDatabase } from './faults/scenarios/source.js';
+import { claimedStates, statementsSaidToRun } from './faults/scenarios/migrate-state.js';
+import { rng, trialSeed } from './faults/rng.js';
 
 const env = process.env;
 const SEED = env.TIDEMARK_FAULT_SEED ? Number(env.TIDEMARK_FAULT_SEED) : Math.floor(Math.random() * 2 ** 31);
-const BUDGET_MS = Number(env.TIDEMARK_FAULT_BUDGET_S ?? 45) * 1000;
+const BUDGET_MS = Number(env.TIDEMARK_FAULT_BUDGET_S ?? 40) * 1000;
 const options = (share: number): LaneOptions => ({
   suiteSeed: SEED, budgetMs: BUDGET_MS * share, minPerFault: 1,
   trials: env.TIDEMARK_FAULT_TRIALS ? Number(env.TIDEMARK_FAULT_TRIALS) : undefined,
@@ -66,7 +68,10 @@ beforeAll(() => {
 
 afterAll(async () => {
   console.log(tally.table());
-  tally.write(path.join(ROOT, 'test-results', 'faults.json'), SEED);
+  tally.write(path.join(ROOT, 'test-results', 'faults.json'), {
+    seed: SEED, budgetSeconds: BUDGET_MS / 1000, trialsPerCommand: env.TIDEMARK_FAULT_TRIALS ?? null,
+    only: env.TIDEMARK_FAULT_ONLY ?? null, replay: env.TIDEMARK_FAULT_REPLAY ?? null,
+  });
   for (const cleanup of cleanups.splice(0)) await cleanup();
   await Promise.all(lanes.map(async (l) => {
     await l.proxy.close();
@@ -111,4 +116,27 @@ describe.concurrent('faults injected at random points end in a documented state'
     await runScenarios(ctx, [[scenario(fixture), 1]]);
     expectConsistent([command]);
   }, 300_000);
+});
+
+describe('the harness reads the commands\' words as they are written', () => {
+  test('claims about the version, clean or dirty', () => {
+    const failed = 'hint: nothing was changed: the transaction was rolled back and the database is still at version 6, not dirty';
+    const dirty = 'hint: the database is now dirty at version 3: nothing after the failed statement ran. Repair the schema by hand, then mark the real state with `task migrate:force -- 2` (before this migration) or `-- 3` (after it)';
+    expect(claimedStates(failed)).toEqual([{ version: '6', dirty: false, words: 'still at version 6' }]);
+    expect(claimedStates(dirty)).toEqual([{ version: '3', dirty: true, words: 'dirty at version 3' }]);
+  });
+
+  test('how many statements of a no-transaction file ran', () => {
+    expect(statementsSaidToRun('statement 3 of 4: canceled\nstatements 1-2 ran and stay applied', 4)).toBe(2);
+    expect(statementsSaidToRun('statement 2 of 4: canceled\nstatement 1 ran and stays applied', 4)).toBe(1);
+    expect(statementsSaidToRun('statement 1 of 4: canceled\nno statement before it ran', 4)).toBe(0);
+    expect(statementsSaidToRun('the migration ran, but recording it failed', 4)).toBe(4);
+    expect(statementsSaidToRun('connection lost', 4)).toBeUndefined();
+  });
+
+  test('the same seed makes the same choices', () => {
+    const draw = (seed: number) => { const r = rng(seed); return [r.int(0, 1000), r.pick(['a', 'b', 'c']), r.next()]; };
+    expect(draw(trialSeed(7, 'migrate', 3))).toEqual(draw(trialSeed(7, 'migrate', 3)));
+    expect(draw(trialSeed(7, 'migrate', 3))).not.toEqual(draw(trialSeed(7, 'migrate', 4)));
+  });
 });

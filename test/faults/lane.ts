@@ -120,15 +120,20 @@ export async function runLane(scenario: Scenario, ctx: LaneContext, tally: Tally
   if (!faults.length) return;
   const order = rng(trialSeed(options.suiteSeed, scenario.command, -1));
   const started = Date.now();
+  const runs = new Map<FaultKind, number>();
+  const minimumMet = () => faults.every((f) => (runs.get(f) ?? 0) >= options.minPerFault);
   let round: FaultKind[] = [];
   for (let i = 0; ; i++) {
     // Past the budget, trials go on only until each fault ran its minimum; past twice the budget (a machine far busier than usual) not even that.
     const elapsed = Date.now() - started;
     const enough = options.trials !== undefined ? i >= options.trials
-      : elapsed > options.budgetMs && (i >= options.minPerFault * faults.length || elapsed > 2 * options.budgetMs);
+      : elapsed > options.budgetMs && (minimumMet() || elapsed > 2 * options.budgetMs);
     if (enough) break;
     if (!round.length) round = [...faults].sort(() => order.next() - 0.5);
-    await runTrial(scenario, ctx, tally, round.shift()!, trialSeed(options.suiteSeed, scenario.command, i));
+    // Once the budget is used, only the faults still short of their minimum.
+    const fault = elapsed > options.budgetMs ? faults.find((f) => (runs.get(f) ?? 0) < options.minPerFault)! : round.shift()!;
+    runs.set(fault, (runs.get(fault) ?? 0) + 1);
+    await runTrial(scenario, ctx, tally, fault, trialSeed(options.suiteSeed, scenario.command, i));
   }
 }
 

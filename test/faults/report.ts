@@ -59,10 +59,11 @@ export class Tally {
     return lines.join('\n');
   }
 
-  write(file: string, seed: number): void {
+  /** `run` says how the trials were chosen: seed, budget, filters. */
+  write(file: string, run: Record<string, unknown>): void {
     mkdirSync(path.dirname(file), { recursive: true });
     writeFileSync(file, `${JSON.stringify({
-      seed, trials: this.records.length, inconsistent: this.inconsistent().length,
+      ...run, finishedAt: new Date().toISOString(), trials: this.records.length, inconsistent: this.inconsistent().length,
       summary: this.rows(),
       failures: this.inconsistent(),
     }, null, 2)}\n`);

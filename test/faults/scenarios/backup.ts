@@ -63,6 +63,8 @@ function choosePoint(fixture: BackupFixture, dir: string, fault: FaultKind, r: R
 }
 
 function failureCodes(fault: FaultKind): string[] | undefined {
+  // A verifier that dies leaves a dump that may be complete: kept, with a manifest that records no verification (BACKUP_VERIFY_FAILED).
+  if (fault === 'kill-verifier') return ['BACKUP_FAILED', 'BACKUP_VERIFY_FAILED'];
   return fault.startsWith('kill-') || fault.startsWith('restart-') || fault === 'disk-full' ? ['BACKUP_FAILED'] : undefined;
 }
 
@@ -72,8 +74,10 @@ async function dirProblems(dir: string, fault: FaultKind, exit: Exit): Promise<s
   const killed = fault === 'SIGKILL' && exit.signal === 'SIGKILL';
   if (state.partials.length && !killed) problems.push(`partial file left: ${state.partials.join(', ')}`);
   if (state.locks.length && !killed) problems.push(`lock file left: ${state.locks.join(', ')}`);
+  const unverifiedKept = errorCode(exit.stderr) === 'BACKUP_VERIFY_FAILED';
   if (exit.code === 0 && state.complete.length !== 1) problems.push(`exit 0 with ${state.complete.length} complete backups`);
-  if (exit.code !== 0 && state.complete.length) problems.push(`failed (${exit.code ?? exit.signal}) yet a complete backup exists: ${state.complete.join(', ')}`);
+  if (unverifiedKept && (state.complete.length !== 1 || state.verified.length)) problems.push(`BACKUP_VERIFY_FAILED with ${state.complete.length} complete backups, ${state.verified.length} marked verified`);
+  if (exit.code !== 0 && !unverifiedKept && state.complete.length) problems.push(`failed (${exit.code ?? exit.signal}) yet a complete backup exists: ${state.complete.join(', ')}`);
   return problems;
 }
 

@@ -54,14 +54,10 @@ export const versionText = (v: number | null) => (v === null ? 'none' : String(v
  * dirty", "dirty at version 4"); each must be the truth.
  */
 export function claimedStates(text: string): Array<{ version: string; dirty: boolean; words: string }> {
-  const claims: Array<{ version: string; dirty: boolean; words: string }> = [];
-  for (const m of text.matchAll(/\b(?:is now |now |left |is )?dirty at version (-?\d+|none)/g)) claims.push({ version: m[1], dirty: true, words: m[0] });
-  for (const m of text.matchAll(/\b(?:still|now|left|remains|stays) at version (-?\d+|none)(?![^\n]*\bdirty at)/g)) {
-    if (!/dirty/.test(text.slice(m.index! + m[0].length, m.index! + m[0].length + 12)) || /not dirty/.test(text.slice(m.index!, m.index! + m[0].length + 14))) {
-      claims.push({ version: m[1], dirty: false, words: m[0] });
-    }
-  }
-  return claims;
+  const dirty = [...text.matchAll(/dirty at version (-?\d+|none)/g)].map((m) => ({ version: m[1], dirty: true, words: m[0] }));
+  // "still at version 3" (not "now dirty at version 3", which the first pattern reads).
+  const clean = [...text.matchAll(/\b(?:still|now|left|remains|stays) at version (-?\d+|none)/g)].map((m) => ({ version: m[1], dirty: false, words: m[0] }));
+  return [...dirty, ...clean];
 }
 
 /** How many statements of the no-transaction file the message says ran, if it says. */

@@ -78,7 +78,9 @@ async function faultedRestore(ctx: LaneContext, args: string[], env: Record<stri
     const exit = await finished(run);
     await watch.close();
     const problems = outputProblems(exit, ctx.server.password);
-    problems.push(...(await lingeringChildren(env.TIDEMARK_FAULT_TRIAL)).map((p) => `still running after the command ended: ${p}`));
+    // After a SIGKILL of the command nothing can stop its pg_restore, which reads a file, not a pipe: it runs to its end (awaited below).
+    const orphans = await lingeringChildren(env.TIDEMARK_FAULT_TRIAL);
+    if (exit.signal !== 'SIGKILL') problems.push(...orphans.map((p) => `still running after the command ended: ${p}`));
     if (!diedAtStartUp(fault, exit, point.early ?? false)) problems.push(...exitProblems(fault, exit, fault.startsWith('kill-') ? ['RESTORE_FAILED'] : undefined));
     const lingering = await sessionsEnded(ctx);
     if (lingering) problems.push(lingering);
