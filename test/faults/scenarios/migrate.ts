@@ -22,9 +22,17 @@ const FAULTS: FaultKind[] = [...SIGNALS, ...SIGNALS, ...SIGNALS, 'restart-fast',
 
 function choosePoint(set: MigrationSet, db: string, r: Rng, watch: ReturnType<typeof poller>): Point {
   const n = set.files.length;
-  const kind = r.pick(['delay', 'applied', 'during'] as const);
-  if (kind === 'delay') {
-    return delayPoint(r.int(0, 400));
+  const kind = r.pick(['delay', 'connected', 'applied', 'during'] as const);
+  if (kind === 'delay') return delayPoint(r.int(0, 400));
+  if (kind === 'connected') {
+    // Node.js takes a while to start on a busy machine: a delay counted from the command's first session falls into its work.
+    const ms = r.int(0, 300);
+    return { label: `session open + ${ms} ms`, wait: async (run) => {
+      const reached = await until(async () => (await watch.query(
+        "SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid() AND application_name = 'tidemark'", [db])).length > 0, run);
+      if (reached === 'reached') await randomPause(ms);
+      return reached === 'reached' && run.exited ? 'exited' : reached;
+    } };
   }
   if (kind === 'applied') {
     const k = r.int(1, n - 1);
