@@ -7,13 +7,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
-import { findChild, sendSignal, type ChildKind } from './inject.js';
 import type { FaultProxy } from './proxy.js';
 import type { Tally, TrialRecord } from './report.js';
 import { rng, trialSeed, type Rng } from './rng.js';
 import type { PrivateServer } from './server.js';
-import { MARKER, randomPause, tempLeftovers, until, type FaultKind, type Reached, type RunningCli } from './trial.js';
+import { MARKER, randomPause, tempLeftovers, type FaultKind, type Reached, type RunningCli } from './trial.js';
 
 /** Where a fault goes: `early` for a random delay after the start (the command may still be starting). */
 export interface Point {
@@ -77,39 +75,6 @@ export function trialEnv(ctx: LaneContext, database: string, marker: string, ext
   };
 }
 
-const CHILD_OF: Partial<Record<FaultKind, ChildKind>> = {
-  'kill-pg_dump': 'pg_dump', 'kill-verifier': 'verifier', 'kill-pg_restore': 'pg_restore', 'kill-psql': 'psql',
-};
-
-/** For a child fault the point is the child's existence, then a random moment of its life. */
-export async function childPoint(run: RunningCli, fault: FaultKind, r: Rng): Promise<Reached> {
-  const kind = CHILD_OF[fault]!;
-  const reached = await until(() => !!findChild(run.pid, kind), run);
-  if (reached === 'reached') await randomPause(r.int(0, 150));
-  return reached;
-}
-
-/** Delivers the fault (the point already reached); says what it did. */
-export async function inject(ctx: LaneContext, run: RunningCli, fault: FaultKind, r: Rng): Promise<string> {
-  if (fault === 'SIGINT' || fault === 'SIGTERM' || fault === 'SIGKILL') return sendSignal(run.pid, fault) ? fault : 'command gone first';
-  const kind = CHILD_OF[fault];
-  if (kind) {
-    const child = findChild(run.pid, kind);
-    return child && sendSignal(child.pid, 'SIGKILL') ? `SIGKILL ${kind} ${child.pid}` : `${kind} gone first`;
-  }
-  if (fault === 'restart-fast') await ctx.server.restart('fast');
-  else if (fault === 'restart-immediate') await ctx.server.restart('immediate');
-  else if (fault === 'cut') ctx.proxy.cut();
-  else if (fault === 'stall-then-cut') {
-    ctx.proxy.stall();
-    const stallMs = r.int(100, 3000);
-    await randomPause(stallMs);
-    ctx.proxy.cut();
-    return `stall ${stallMs} ms, then cut`;
-  }
-  return fault;
-}
-
 export async function runLane(scenario: Scenario, ctx: LaneContext, tally: Tally, options: LaneOptions): Promise<void> {
   if (options.replay !== undefined) {
     const [command, fault, seed] = options.replay.split('/');
@@ -134,55 +99,6 @@ export async function runLane(scenario: Scenario, ctx: LaneContext, tally: Tally
     const fault = elapsed > options.budgetMs ? faults.find((f) => (runs.get(f) ?? 0) < options.minPerFault)! : round.shift()!;
     runs.set(fault, (runs.get(fault) ?? 0) + 1);
     await runTrial(scenario, ctx, tally, fault, trialSeed(options.suiteSeed, scenario.command, i));
-  }
-}
-
-const WATCHER = 'faults-watch';
-
-/** A connection for polling the server (pg_stat_activity) that reconnects after a restart. */
-export function poller(ctx: LaneContext, database = 'postgres'): { query(sql: string, values?: unknown[]): Promise<any[]>; close(): Promise<void> } {
-  let client: pg.Client | undefined;
-  const drop = () => {
-    client?.end().catch(() => undefined);
-    client = undefined;
-  };
-  return {
-    async query(sql, values) {
-      try {
-        if (!client) {
-          client = new pg.Client({ connectionString: ctx.server.url(database), application_name: WATCHER });
-          client.on('error', drop);
-          await client.connect();
-        }
-        return (await client.query(sql, values)).rows;
-      } catch {
-        drop();
-        return [];
-      }
-    },
-    async close() {
-      const open = client;
-      client = undefined;
-      await open?.end().catch(() => undefined);
-    },
-  };
-}
-
-/**
- * Waits (with a bound) until no session of the command is left on the
- * server (the lane's own: every client session but the test's is the
- * command's): after a killed command, the server runs the statement in
- * flight to its end (a migration's COMMIT, a CREATE DATABASE) before it
- * notices the client is gone. The end state is read after that.
- */
-export async function sessionsEnded(ctx: LaneContext): Promise<string | undefined> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const rows = await ctx.server.query(`SELECT pid, datname, state, left(query, 60) AS q FROM pg_stat_activity
-      WHERE pid <> pg_backend_pid() AND backend_type = 'client backend' AND application_name <> $1`, [WATCHER]).catch(() => undefined);
-    if (rows && !rows.length) return undefined;
-    if (Date.now() > deadline) return `sessions of the command still on the server 20 s after it ended: ${JSON.stringify(rows)}`;
-    await new Promise((r) => setTimeout(r, 10));
   }
 }
 

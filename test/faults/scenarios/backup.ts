@@ -8,7 +8,9 @@
 import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { childPoint, delayPoint, inject, leftoverProblems, poller, sessionsEnded, trialEnv, type LaneContext, type Point, type Scenario } from '../lane.js';
+import { childPoint, inject } from '../deliver.js';
+import { delayPoint, leftoverProblems, trialEnv, type LaneContext, type Point, type Scenario } from '../lane.js';
+import { poller, sessionsEnded } from '../watch.js';
 import type { Rng } from '../rng.js';
 import {
   diedAtStartUp, errorCode, excerpt, exitProblems, finished, lingeringChildren, outputProblems, startCli, until,

@@ -6,7 +6,9 @@
  * saying how many), recovered by repair + migrate:force + migrate.
  */
 import { fingerprintDiff, withClient } from '../fingerprint.js';
-import { delayPoint, inject, leftoverProblems, poller, sessionsEnded, trialEnv, type LaneContext, type Point, type Scenario } from '../lane.js';
+import { inject } from '../deliver.js';
+import { delayPoint, leftoverProblems, trialEnv, type LaneContext, type Point, type Scenario } from '../lane.js';
+import { poller, sessionsEnded } from '../watch.js';
 import type { Rng } from '../rng.js';
 import { emptyDatabase } from '../server.js';
 import {

@@ -9,7 +9,9 @@ import { execFileSync } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
 import path from 'node:path';
 import { contentFingerprint, fingerprintDiff, withClient } from '../fingerprint.js';
-import { childPoint, delayPoint, inject, leftoverProblems, poller, sessionsEnded, trialEnv, type LaneContext, type Point, type Scenario } from '../lane.js';
+import { childPoint, inject } from '../deliver.js';
+import { delayPoint, leftoverProblems, trialEnv, type LaneContext, type Point, type Scenario } from '../lane.js';
+import { poller, sessionsEnded } from '../watch.js';
 import type { Rng } from '../rng.js';
 import { createDatabase, databaseNames, dropDatabase, type PrivateServer } from '../server.js';
 import {
