@@ -81,16 +81,22 @@ afterAll(async () => {
 });
 
 describe.concurrent('faults injected at random points end in a documented state', () => {
-  test('migrate: transactional and no-transaction files', async () => {
-    const ctx = await lane('migrate', await embeddedBinDir());
+  test.each([
+    ['migrate', 'transactional'],
+    ['migrate no-tx', 'noTransaction'],
+  ] as const)('%s', async (command, set) => {
+    const ctx = await lane(command.replace(/\W+/g, '-'), await embeddedBinDir());
     const sets = await migrationSets(ctx.server);
-    await runScenarios(ctx, [[migrateScenario('migrate', sets.transactional), 0.6], [migrateScenario('migrate no-tx', sets.noTransaction), 0.4]]);
-    expectConsistent(['migrate', 'migrate no-tx']);
+    cleanups.push(() => rm(sets.root, { recursive: true, force: true }));
+    await runScenarios(ctx, [[migrateScenario(command, sets[set]), 1]]);
+    expectConsistent([command]);
   }, 300_000);
 
   test('backfill', async () => {
     const ctx = await lane('backfill', await embeddedBinDir());
-    await runScenarios(ctx, [[backfillScenario(await backfillFixture(ctx.server)), 1]]);
+    const fixture = await backfillFixture(ctx.server);
+    cleanups.push(() => rm(fixture.dir, { recursive: true, force: true }));
+    await runScenarios(ctx, [[backfillScenario(fixture), 1]]);
     expectConsistent(['backfill']);
   }, 300_000);
 

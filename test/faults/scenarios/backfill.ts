@@ -63,7 +63,7 @@ interface BackfillState {
   checkpoint?: { cursor: string | null; rowsDone: number };
   /** Even (pending) ids now done. */
   done: number[];
-  runs: Array<{ id: number; outcome: string; resumed: string | null }>;
+  runs: Array<{ id: number; outcome: string; resumed: string | null; rows: number }>;
 }
 
 async function readBackfill(client: pg.Client): Promise<BackfillState> {
@@ -73,7 +73,7 @@ async function readBackfill(client: pg.Client): Promise<BackfillState> {
     const exists = (await client.query("SELECT to_regclass('tidemark_backfill_runs') IS NOT NULL AS e")).rows[0].e;
     if (!exists) return { done, runs: [] };
     const cp = (await client.query('SELECT cursor #>> \'{}\' AS c, rows_done::int AS r FROM tidemark_backfill_checkpoints WHERE backfill = $1', [NAME])).rows[0];
-    const runs = (await client.query('SELECT id::int, outcome, resumed_after #>> \'{}\' AS resumed FROM tidemark_backfill_runs WHERE backfill = $1 ORDER BY id', [NAME])).rows;
+    const runs = (await client.query('SELECT id::int, outcome, resumed_after #>> \'{}\' AS resumed, row_count::int AS rows FROM tidemark_backfill_runs WHERE backfill = $1 ORDER BY id', [NAME])).rows;
     return { done, runs, ...(cp && { checkpoint: { cursor: cp.c, rowsDone: cp.r } }) };
   } finally {
     await client.query('ROLLBACK');
@@ -111,6 +111,8 @@ function runRecordProblems(fault: FaultKind, exit: Exit, before: BackfillState, 
       : fault === 'SIGKILL' ? ['interrupted', 'completed']
         : ['failed', 'interrupted'];
   const problems = allowed.includes(first.outcome) ? [] : [`the faulted run is recorded ${first.outcome}, expected ${allowed.join(' or ')}`];
+  // The faulted run was the pass's first: the rows it is recorded with are the rows done when it ended.
+  if (first.outcome !== 'completed' && first.rows !== before.done.length) problems.push(`the faulted run is recorded with ${first.rows} rows, ${before.done.length} are done`);
   const rerun = after.runs.at(-1)!;
   if (before.checkpoint?.cursor && rerun.resumed !== before.checkpoint.cursor) problems.push(`the rerun resumed after ${rerun.resumed}, the checkpoint was at ${before.checkpoint.cursor}`);
   return problems;

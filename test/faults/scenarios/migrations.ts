@@ -86,13 +86,15 @@ async function reference(server: PrivateServer, files: string[], label: string):
   }
 }
 
-export async function migrationSets(server: PrivateServer): Promise<{ transactional: MigrationSet; noTransaction: MigrationSet }> {
+/** Both sets, written under `root` (the caller removes it). */
+export async function migrationSets(server: PrivateServer): Promise<{ root: string; transactional: MigrationSet; noTransaction: MigrationSet }> {
   const root = await mkdtemp(path.join(tmpdir(), 'faults-migrations-'));
   const [txDir, noTxDir, tx, noTx] = await Promise.all([
     writeSet(root, 'transactional', TRANSACTIONAL), writeSet(root, 'no-transaction', WITH_NO_TX),
     reference(server, TRANSACTIONAL, 'tx'), reference(server, WITH_NO_TX, 'notx'),
   ]);
   return {
+    root,
     transactional: { dir: txDir, files: TRANSACTIONAL, ...tx },
     noTransaction: { dir: noTxDir, files: WITH_NO_TX, ...noTx },
   };
