@@ -36,7 +36,8 @@ export interface RestoreFixture {
 
 export async function restoreFixture(ctx: LaneContext, binDir: string, source: string): Promise<RestoreFixture> {
   const dir = await mkdtemp(path.join(ctx.tmpDir, '..', 'faults-archives-'));
-  const made = await finished(startCli('backup', [], { DATABASE_URL: ctx.server.url(source), BACKUP_DIR: dir, PG_BIN_DIR: binDir }));
+  // Its TMPDIR is the archives' directory, removed with it: nothing of the suite's is left in the machine's /tmp.
+  const made = await finished(startCli('backup', [], { DATABASE_URL: ctx.server.url(source), BACKUP_DIR: dir, PG_BIN_DIR: binDir, TMPDIR: dir }));
   if (made.code !== 0) throw new Error(`the archive for the restore trials could not be made: ${made.stderr}`);
   const sql = path.join(dir, 'fsrc_plain.sql');
   execFileSync(path.join(binDir, 'pg_dump'), ['-h', '127.0.0.1', '-p', String(ctx.server.port), '-U', 'postgres', '--format=plain', '--file', sql, source], { env: { ...process.env, PGPASSWORD: ctx.server.password } });
