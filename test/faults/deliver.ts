@@ -12,13 +12,15 @@ const CHILD_OF: Partial<Record<FaultKind, ChildKind>> = {
   'kill-pg_dump': 'pg_dump', 'kill-verifier': 'verifier', 'kill-pg_restore': 'pg_restore', 'kill-psql': 'psql',
 };
 
-/** For a child fault the point is the child's existence, then a random moment of its life. */
-export async function childPoint(run: RunningCli, fault: FaultKind, r: Rng): Promise<Reached> {
-  const kind = CHILD_OF[fault]!;
+/** A point: the command's child of that kind running, then `ms` more. */
+export async function afterChild(run: RunningCli, kind: ChildKind, ms: number): Promise<Reached> {
   const reached = await until(() => !!findChild(run.pid, kind), run);
-  if (reached === 'reached') await randomPause(r.int(0, 150));
-  return reached;
+  if (reached === 'reached') await randomPause(ms);
+  return reached === 'reached' && run.exited ? 'exited' : reached;
 }
+
+/** For a child fault the point is the child's existence, then a random moment of its life. */
+export const childPoint = (run: RunningCli, fault: FaultKind, r: Rng) => afterChild(run, CHILD_OF[fault]!, r.int(0, 150));
 
 /** Delivers the fault (the point already reached); says what it did. */
 export async function inject(ctx: LaneContext, run: RunningCli, fault: FaultKind, r: Rng): Promise<string> {

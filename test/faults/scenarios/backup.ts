@@ -8,7 +8,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { childPoint, inject } from '../deliver.js';
+import { afterChild, childPoint, inject } from '../deliver.js';
 import { delayPoint, leftoverProblems, trialEnv, type LaneContext, type Point, type Scenario } from '../lane.js';
 import { poller, sessionsEnded } from '../watch.js';
 import type { Rng } from '../rng.js';
@@ -47,9 +47,11 @@ async function fillDisk(dir: string, r: Rng): Promise<string> {
 
 function choosePoint(fixture: BackupFixture, dir: string, fault: FaultKind, r: Rng, watch: ReturnType<typeof poller>): Point {
   if (fault.startsWith('kill-')) return { label: `${fault.slice(5)} running + a random moment`, wait: (run) => childPoint(run, fault, r) };
-  const kind = r.pick(['delay', 'partial', 'copy'] as const);
-  if (kind === 'delay') {
-    return delayPoint(r.int(0, 700));
+  const kind = r.pick(['delay', 'dumping', 'partial', 'copy'] as const);
+  if (kind === 'delay') return delayPoint(r.int(0, 700));
+  if (kind === 'dumping') {
+    const ms = r.int(0, 300);
+    return { label: `pg_dump running + ${ms} ms`, wait: (run) => afterChild(run, 'pg_dump', ms) };
   }
   if (kind === 'partial') {
     const kb = r.int(16, 2500);

@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
 import path from 'node:path';
 import { contentFingerprint, fingerprintDiff, withClient } from '../fingerprint.js';
-import { childPoint, inject } from '../deliver.js';
+import { afterChild, childPoint, inject } from '../deliver.js';
 import { delayPoint, leftoverProblems, trialEnv, type LaneContext, type Point, type Scenario } from '../lane.js';
 import { poller, sessionsEnded } from '../watch.js';
 import type { Rng } from '../rng.js';
@@ -49,11 +49,13 @@ export async function restoreFixture(ctx: LaneContext, binDir: string, source: s
   };
 }
 
-function choosePoint(database: string, fault: FaultKind, r: Rng, watch: ReturnType<typeof poller>): Point {
+function choosePoint(database: string, tool: 'pg_restore' | 'psql', fault: FaultKind, r: Rng, watch: ReturnType<typeof poller>): Point {
   if (fault.startsWith('kill-')) return { label: `${fault.slice(5)} running + a random moment`, wait: (run) => childPoint(run, fault, r) };
-  const kind = r.pick(['delay', 'work'] as const);
-  if (kind === 'delay') {
-    return delayPoint(r.int(0, 900));
+  const kind = r.pick(['delay', 'restoring', 'work'] as const);
+  if (kind === 'delay') return delayPoint(r.int(0, 900));
+  if (kind === 'restoring') {
+    const ms = r.int(0, 400);
+    return { label: `${tool} running + ${ms} ms`, wait: (run) => afterChild(run, tool, ms) };
   }
   const what = r.pick(['COPY%', 'CREATE INDEX%', 'ALTER TABLE%']);
   return { label: `"${what}" active in ${database}`, wait: (run) => until(async () => (await watch.query(
@@ -74,7 +76,7 @@ interface Faulted {
 async function faultedRestore(ctx: LaneContext, args: string[], env: Record<string, string>, target: string, fault: FaultKind, r: Rng): Promise<Faulted> {
   const watch = poller(ctx);
   try {
-    const point = choosePoint(target, fault, r, watch);
+    const point = choosePoint(target, args[0].endsWith('.sql') ? 'psql' : 'pg_restore', fault, r, watch);
     const run = startCli('restore', args, env);
     const reached = await point.wait(run);
     const injected = reached === 'reached' ? await inject(ctx, run, fault, r) : `not injected: ${reached} first`;
