@@ -134,7 +134,7 @@ function choosePoint(db: string, r: Rng, watch: ReturnType<typeof poller>): Poin
 
 function outcomeOf(fault: FaultKind, exit: Exit, state: BackfillState, startUp: boolean): string {
   if (exit.code === 0) return 'completed before the fault mattered';
-  if (startUp) return 'killed by the signal at start-up, no run';
+  if (startUp && !state.runs.length) return 'killed by the signal at start-up, no run';
   if (!state.runs.length) return 'no run started';
   return `${state.runs[0].outcome}, checkpoint agrees with the rows`;
 }
@@ -162,7 +162,7 @@ export function backfillScenario(fixture: BackfillFixture): Scenario {
         const before = await withClient(ctx.server.url(db), readBackfill);
         const problems = [...outputProblems(exit, ctx.server.password), ...agreementProblems(before)];
         if (!diedAtStartUp(fault, exit, point.early ?? false)) problems.push(...exitProblems(fault, exit, undefined, false));
-        else if (before.runs.length) problems.push('killed at start-up, yet a run is recorded');
+        else if (before.runs.length) problems.push(`died of ${fault} without a word, yet a run is recorded: no handler? expected exit ${fault === 'SIGINT' ? 130 : 143}`);
         if (lingering) problems.push(lingering);
         const rerun = await finished(startCli('backfill', args, env));
         const after = await withClient(ctx.server.url(db), readBackfill);

@@ -127,7 +127,7 @@ async function recoveryProblems(ctx: LaneContext, set: MigrationSet, db: string,
 }
 
 function outcomeOf(set: MigrationSet, state: MigrationState, exit: Exit, fault: FaultKind, startUp: boolean): string {
-  if (startUp) return 'killed by the signal at start-up, nothing applied';
+  if (startUp && state.version === null) return 'killed by the signal at start-up, nothing applied';
   if (exit.code === 0) return 'completed before the fault mattered';
   if (state.dirty) return 'dirty at the no-transaction file, reported truthfully';
   return state.version === set.files.length ? 'at the latest version' : 'at an earlier clean version';
@@ -152,7 +152,7 @@ export function migrateScenario(command: string, set: MigrationSet): Scenario {
         const state = await withClient(ctx.server.url(db), readState);
         const problems = [...outputProblems(exit, ctx.server.password), ...stateProblems(set, state, exit, fault), ...(lingering ? [lingering] : [])];
         if (!diedAtStartUp(fault, exit, point.early ?? false)) problems.push(...exitProblems(fault, exit));
-        else if (state.version !== null) problems.push('killed at start-up, yet a version is recorded');
+        else if (state.version !== null) problems.push(`died of ${fault} without a word, yet a version is recorded: no handler? expected exit ${fault === 'SIGINT' ? 130 : 143} with INTERRUPTED`);
         problems.push(...(await recoveryProblems(ctx, set, db, marker, state.dirty)));
         problems.push(...(await leftoverProblems(ctx)));
         return { point: `${point.label} (${injected})`, outcome: outcomeOf(set, state, exit, fault, diedAtStartUp(fault, exit, point.early ?? false)), exit: `exit ${exit.code ?? exit.signal}`, problems };
