@@ -132,7 +132,7 @@ function choosePoint(db: string, r: Rng, watch: ReturnType<typeof poller>): Poin
     "SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND state = 'active' AND pid <> pg_backend_pid() AND query LIKE $2", [db, '%UPDATE items%'])).length > 0, run) };
 }
 
-function outcomeOf(fault: FaultKind, exit: Exit, state: BackfillState, startUp: boolean): string {
+function outcomeOf(exit: Exit, state: BackfillState, startUp: boolean): string {
   if (exit.code === 0) return 'completed before the fault mattered';
   if (startUp && !state.runs.length) return 'killed by the signal at start-up, no run';
   if (!state.runs.length) return 'no run started';
@@ -172,7 +172,7 @@ export function backfillScenario(fixture: BackfillFixture): Scenario {
         const [{ m }] = await ctx.server.query(FINAL_MD5, [], db);
         if (m !== fixture.finalMd5) problems.push('after the rerun the table is not the expected final state');
         problems.push(...(await leftoverProblems(ctx)));
-        return { point: `${point.label} (${injected})`, outcome: outcomeOf(fault, exit, before, diedAtStartUp(fault, exit, point.early ?? false)), exit: `exit ${exit.code ?? exit.signal}`, problems };
+        return { point: `${point.label} (${injected})`, outcome: outcomeOf(exit, before, diedAtStartUp(fault, exit, point.early ?? false)), exit: `exit ${exit.code ?? exit.signal}`, problems };
       } finally {
         await watch.close();
       }

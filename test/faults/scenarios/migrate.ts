@@ -126,10 +126,10 @@ async function recoveryProblems(ctx: LaneContext, set: MigrationSet, db: string,
   return [...problems, ...outputProblems(rerun, ctx.server.password).map((p) => `rerun: ${p}`)];
 }
 
-function outcomeOf(set: MigrationSet, state: MigrationState, exit: Exit, fault: FaultKind, startUp: boolean): string {
+function outcomeOf(set: MigrationSet, state: MigrationState, exit: Exit, startUp: boolean): string {
   if (startUp && state.version === null) return 'killed by the signal at start-up, nothing applied';
   if (exit.code === 0) return 'completed before the fault mattered';
-  if (state.dirty) return 'dirty at the no-transaction file, reported truthfully';
+  if (state.dirty) return 'dirty at the no-transaction file';
   return state.version === set.files.length ? 'at the latest version' : 'at an earlier clean version';
 }
 
@@ -155,7 +155,7 @@ export function migrateScenario(command: string, set: MigrationSet): Scenario {
         else if (state.version !== null) problems.push(`died of ${fault} without a word, yet a version is recorded: no handler? expected exit ${fault === 'SIGINT' ? 130 : 143} with INTERRUPTED`);
         problems.push(...(await recoveryProblems(ctx, set, db, marker, state.dirty)));
         problems.push(...(await leftoverProblems(ctx)));
-        return { point: `${point.label} (${injected})`, outcome: outcomeOf(set, state, exit, fault, diedAtStartUp(fault, exit, point.early ?? false)), exit: `exit ${exit.code ?? exit.signal}`, problems };
+        return { point: `${point.label} (${injected})`, outcome: outcomeOf(set, state, exit, diedAtStartUp(fault, exit, point.early ?? false)), exit: `exit ${exit.code ?? exit.signal}`, problems };
       } finally {
         await watch.close();
       }
