@@ -56,7 +56,8 @@ async function runTrial(scenario: Scenario, ctx: LaneContext, tally: Tally, faul
   try {
     tally.add({ ...base, ...(await scenario.trial(ctx, fault, rng(seed), seed)), durationMs: Date.now() - t0 });
   } catch (err) {
-    tally.add({ ...base, point: '?', outcome: 'trial error', exit: '?', problems: [`the trial itself failed: ${(err as Error).stack ?? err}`], durationMs: Date.now() - t0 });
+    const problems = [`the trial itself failed: ${(err as Error).stack ?? err}`];
+    tally.add({ ...base, point: '?', outcome: 'trial error', exit: '?', problems, durationMs: Date.now() - t0 });
   }
 }
 
@@ -81,7 +82,8 @@ export async function runLane(scenario: Scenario, ctx: LaneContext, tally: Tally
     if (command === scenario.command) await runTrial(scenario, ctx, tally, fault as FaultKind, Number(seed));
     return;
   }
-  const faults = scenario.faults.filter((f) => !options.only?.length || options.only.some((o) => o === f || o === `${scenario.command}/${f}` || o === scenario.command));
+  const chosen = (f: FaultKind) => options.only!.some((o) => o === f || o === `${scenario.command}/${f}` || o === scenario.command);
+  const faults = options.only?.length ? scenario.faults.filter(chosen) : scenario.faults;
   if (!faults.length) return;
   const order = rng(trialSeed(options.suiteSeed, scenario.command, -1));
   const started = Date.now();

@@ -72,5 +72,6 @@ export class Tally {
 
 /** One line per inconsistent trial, with what reproduces it. */
 export function describeFailures(records: TrialRecord[]): string {
-  return records.map((r) => `${r.command} / ${r.fault} at ${r.point} (${r.exit}; again: TIDEMARK_FAULT_REPLAY='${r.command}/${r.fault}/${r.seed}'): ${r.problems.join(' // ')}`).join('\n');
+  const again = (r: TrialRecord) => `TIDEMARK_FAULT_REPLAY='${r.command}/${r.fault}/${r.seed}'`;
+  return records.map((r) => `${r.command} / ${r.fault} at ${r.point} (${r.exit}; again: ${again(r)}): ${r.problems.join(' // ')}`).join('\n');
 }

@@ -136,6 +136,9 @@ export function diedAtStartUp(fault: FaultKind, exit: Exit, early: boolean): boo
   return early && (fault === 'SIGINT' || fault === 'SIGTERM') && exit.signal === fault && !exit.stdout && !exit.stderr;
 }
 
+/** `exit 1`, `exit SIGKILL`: for the report. */
+export const exitText = (exit: Exit) => `exit ${exit.code ?? exit.signal}`;
+
 export function excerpt(text: string, max = 300): string {
   const flat = text.trim().replace(/\s*\n\s*/g, ' | ');
   return flat.length > max ? `${flat.slice(0, max)}…` : flat;

@@ -50,3 +50,12 @@ export async function sessionsEnded(ctx: LaneContext): Promise<string | undefine
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+export type Poller = ReturnType<typeof poller>;
+
+/** Whether a statement matching `pattern` (LIKE) runs on the database, other than the poller's own. */
+export async function activeQuery(watch: Poller, database: string, pattern: string): Promise<boolean> {
+  const rows = await watch.query(`SELECT 1 FROM pg_stat_activity
+    WHERE datname = $1 AND state = 'active' AND pid <> pg_backend_pid() AND query LIKE $2`, [database, pattern]);
+  return rows.length > 0;
+}

@@ -11,10 +11,10 @@ import type pg from 'pg';
 import { withClient } from '../fingerprint.js';
 import { inject } from '../deliver.js';
 import { delayPoint, leftoverProblems, trialEnv, type LaneContext, type Point, type Scenario } from '../lane.js';
-import { poller, sessionsEnded } from '../watch.js';
+import { activeQuery, poller, sessionsEnded, type Poller } from '../watch.js';
 import type { Rng } from '../rng.js';
 import { emptyDatabase, type PrivateServer } from '../server.js';
-import { diedAtStartUp, excerpt, exitProblems, finished, outputProblems, startCli, until, type Exit, type FaultKind } from '../trial.js';
+import { diedAtStartUp, excerpt, exitProblems, exitText, finished, outputProblems, startCli, until, type Exit, type FaultKind } from '../trial.js';
 
 const NAME = 'faultfill';
 const ROWS = 4000;
@@ -69,11 +69,13 @@ interface BackfillState {
 async function readBackfill(client: pg.Client): Promise<BackfillState> {
   await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
   try {
-    const done = (await client.query("SELECT id::int FROM items WHERE id % 2 = 0 AND code = lower(code) ORDER BY id")).rows.map((r) => r.id as number);
+    const done = (await client.query('SELECT id::int FROM items WHERE id % 2 = 0 AND code = lower(code) ORDER BY id')).rows.map((r) => r.id as number);
     const exists = (await client.query("SELECT to_regclass('tidemark_backfill_runs') IS NOT NULL AS e")).rows[0].e;
     if (!exists) return { done, runs: [] };
-    const cp = (await client.query('SELECT cursor #>> \'{}\' AS c, rows_done::int AS r FROM tidemark_backfill_checkpoints WHERE backfill = $1', [NAME])).rows[0];
-    const runs = (await client.query('SELECT id::int, outcome, resumed_after #>> \'{}\' AS resumed, row_count::int AS rows FROM tidemark_backfill_runs WHERE backfill = $1 ORDER BY id', [NAME])).rows;
+    const cp = (await client.query(`SELECT cursor #>> '{}' AS c, rows_done::int AS r
+      FROM tidemark_backfill_checkpoints WHERE backfill = $1`, [NAME])).rows[0];
+    const runs = (await client.query(`SELECT id::int, outcome, resumed_after #>> '{}' AS resumed, row_count::int AS rows
+      FROM tidemark_backfill_runs WHERE backfill = $1 ORDER BY id`, [NAME])).rows;
     return { done, runs, ...(cp && { checkpoint: { cursor: cp.c, rowsDone: cp.r } }) };
   } finally {
     await client.query('ROLLBACK');
@@ -112,13 +114,17 @@ function runRecordProblems(fault: FaultKind, exit: Exit, before: BackfillState, 
         : ['failed', 'interrupted'];
   const problems = allowed.includes(first.outcome) ? [] : [`the faulted run is recorded ${first.outcome}, expected ${allowed.join(' or ')}`];
   // The faulted run was the pass's first: the rows it is recorded with are the rows done when it ended.
-  if (first.outcome !== 'completed' && first.rows !== before.done.length) problems.push(`the faulted run is recorded with ${first.rows} rows, ${before.done.length} are done`);
+  if (first.outcome !== 'completed' && first.rows !== before.done.length) {
+    problems.push(`the faulted run is recorded with ${first.rows} rows, ${before.done.length} are done`);
+  }
   const rerun = after.runs.at(-1)!;
-  if (before.checkpoint?.cursor && rerun.resumed !== before.checkpoint.cursor) problems.push(`the rerun resumed after ${rerun.resumed}, the checkpoint was at ${before.checkpoint.cursor}`);
+  if (before.checkpoint?.cursor && rerun.resumed !== before.checkpoint.cursor) {
+    problems.push(`the rerun resumed after ${rerun.resumed}, the checkpoint was at ${before.checkpoint.cursor}`);
+  }
   return problems;
 }
 
-function choosePoint(db: string, r: Rng, watch: ReturnType<typeof poller>): Point {
+function choosePoint(db: string, r: Rng, watch: Poller): Point {
   const kind = r.pick(['delay', 'checkpoint', 'batch'] as const);
   if (kind === 'delay') {
     return delayPoint(r.int(0, 600));
@@ -128,8 +134,7 @@ function choosePoint(db: string, r: Rng, watch: ReturnType<typeof poller>): Poin
     return { label: `checkpoint at ${rows} rows`, wait: (run) => until(async () => (await watch.query(
       `SELECT 1 FROM tidemark_backfill_checkpoints WHERE backfill = '${NAME}' AND rows_done >= ${rows}`, [])).length > 0, run) };
   }
-  return { label: 'a batch active in pg_stat_activity', wait: (run) => until(async () => (await watch.query(
-    "SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND state = 'active' AND pid <> pg_backend_pid() AND query LIKE $2", [db, '%UPDATE items%'])).length > 0, run) };
+  return { label: 'a batch active in pg_stat_activity', wait: (run) => until(() => activeQuery(watch, db, '%UPDATE items%'), run) };
 }
 
 function outcomeOf(exit: Exit, state: BackfillState, startUp: boolean): string {
@@ -161,18 +166,21 @@ export function backfillScenario(fixture: BackfillFixture): Scenario {
         const lingering = await sessionsEnded(ctx);
         const before = await withClient(ctx.server.url(db), readBackfill);
         const problems = [...outputProblems(exit, ctx.server.password), ...agreementProblems(before)];
-        if (!diedAtStartUp(fault, exit, point.early ?? false)) problems.push(...exitProblems(fault, exit, undefined, false));
-        else if (before.runs.length) problems.push(`died of ${fault} without a word, yet a run is recorded: no handler? expected exit ${fault === 'SIGINT' ? 130 : 143}`);
+        const startUp = diedAtStartUp(fault, exit, point.early ?? false);
+        if (!startUp) problems.push(...exitProblems(fault, exit, undefined, false));
+        else if (before.runs.length) problems.push(`died of ${fault} without a word, yet a run is recorded: no handler?`);
         if (lingering) problems.push(lingering);
         const rerun = await finished(startCli('backfill', args, env));
         const after = await withClient(ctx.server.url(db), readBackfill);
         if (rerun.code !== 0) problems.push(`the rerun failed: exit ${rerun.code} ${excerpt(rerun.stderr)}`);
         problems.push(...outputProblems(rerun, ctx.server.password).map((p) => `rerun: ${p}`), ...runRecordProblems(fault, exit, before, after));
-        if (after.checkpoint || after.runs.at(-1)?.outcome !== 'completed') problems.push(`after the rerun: checkpoint ${JSON.stringify(after.checkpoint)}, last run ${after.runs.at(-1)?.outcome}`);
+        if (after.checkpoint || after.runs.at(-1)?.outcome !== 'completed') {
+          problems.push(`after the rerun: checkpoint ${JSON.stringify(after.checkpoint)}, last run ${after.runs.at(-1)?.outcome}`);
+        }
         const [{ m }] = await ctx.server.query(FINAL_MD5, [], db);
         if (m !== fixture.finalMd5) problems.push('after the rerun the table is not the expected final state');
         problems.push(...(await leftoverProblems(ctx)));
-        return { point: `${point.label} (${injected})`, outcome: outcomeOf(exit, before, diedAtStartUp(fault, exit, point.early ?? false)), exit: `exit ${exit.code ?? exit.signal}`, problems };
+        return { point: `${point.label} (${injected})`, outcome: outcomeOf(exit, before, startUp), exit: exitText(exit), problems };
       } finally {
         await watch.close();
       }

@@ -10,10 +10,10 @@ import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterChild, childPoint, inject } from '../deliver.js';
 import { delayPoint, leftoverProblems, trialEnv, type LaneContext, type Point, type Scenario } from '../lane.js';
-import { poller, sessionsEnded } from '../watch.js';
+import { activeQuery, poller, sessionsEnded, type Poller } from '../watch.js';
 import type { Rng } from '../rng.js';
 import {
-  diedAtStartUp, errorCode, excerpt, exitProblems, finished, lingeringChildren, outputProblems, startCli, until,
+  diedAtStartUp, errorCode, excerpt, exitProblems, exitText, finished, lingeringChildren, outputProblems, startCli, until,
   type Exit, type FaultKind,
 } from '../trial.js';
 import { readBackupDir } from './backup-dir.js';
@@ -45,7 +45,7 @@ async function fillDisk(dir: string, r: Rng): Promise<string> {
   return `${TMPFS_KB - fillerKb} KB free`;
 }
 
-function choosePoint(fixture: BackupFixture, dir: string, fault: FaultKind, r: Rng, watch: ReturnType<typeof poller>): Point {
+function choosePoint(fixture: BackupFixture, dir: string, fault: FaultKind, r: Rng, watch: Poller): Point {
   if (fault.startsWith('kill-')) return { label: `${fault.slice(5)} running + a random moment`, wait: (run) => childPoint(run, fault, r) };
   const kind = r.pick(['delay', 'dumping', 'partial', 'copy'] as const);
   if (kind === 'delay') return delayPoint(r.int(0, 700));
@@ -62,8 +62,7 @@ function choosePoint(fixture: BackupFixture, dir: string, fault: FaultKind, r: R
       return false;
     }, run) };
   }
-  return { label: 'COPY active in pg_stat_activity', wait: (run) => until(async () => (await watch.query(
-    "SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND state = 'active' AND pid <> pg_backend_pid() AND query LIKE 'COPY%'", [fixture.source])).length > 0, run) };
+  return { label: 'COPY active in pg_stat_activity', wait: (run) => until(() => activeQuery(watch, fixture.source, 'COPY%'), run) };
 }
 
 function failureCodes(fault: FaultKind): string[] | undefined {
@@ -80,8 +79,12 @@ async function dirProblems(dir: string, fault: FaultKind, exit: Exit): Promise<s
   if (state.locks.length && !killed) problems.push(`lock file left: ${state.locks.join(', ')}`);
   const unverifiedKept = errorCode(exit.stderr) === 'BACKUP_VERIFY_FAILED';
   if (exit.code === 0 && state.complete.length !== 1) problems.push(`exit 0 with ${state.complete.length} complete backups`);
-  if (unverifiedKept && (state.complete.length !== 1 || state.verified.length)) problems.push(`BACKUP_VERIFY_FAILED with ${state.complete.length} complete backups, ${state.verified.length} marked verified`);
-  if (exit.code !== 0 && !unverifiedKept && state.complete.length) problems.push(`failed (${exit.code ?? exit.signal}) yet a complete backup exists: ${state.complete.join(', ')}`);
+  if (unverifiedKept && (state.complete.length !== 1 || state.verified.length)) {
+    problems.push(`BACKUP_VERIFY_FAILED with ${state.complete.length} complete backups, ${state.verified.length} marked verified`);
+  }
+  if (exit.code !== 0 && !unverifiedKept && state.complete.length) {
+    problems.push(`failed (${exitText(exit)}) yet a complete backup exists: ${state.complete.join(', ')}`);
+  }
   return problems;
 }
 
@@ -92,10 +95,12 @@ async function rerunProblems(ctx: LaneContext, dir: string, fault: FaultKind, en
   const rerun = await finished(startCli('backup', [], env));
   const problems = outputProblems(rerun, ctx.server.password).map((p) => `rerun: ${p}`);
   const code = errorCode(rerun.stderr);
-  if (fault === 'disk-full' ? rerun.code !== 1 || code !== 'BACKUP_FAILED' : rerun.code !== 0) problems.push(`the next backup: exit ${rerun.code} ${excerpt(rerun.stderr)}`);
+  const expected = fault === 'disk-full' ? rerun.code === 1 && code === 'BACKUP_FAILED' : rerun.code === 0;
+  if (!expected) problems.push(`the next backup: exit ${rerun.code} ${excerpt(rerun.stderr)}`);
   const state = await readBackupDir(dir);
   problems.push(...state.problems.map((p) => `after the next backup: ${p}`));
-  if (state.partials.length || state.locks.length) problems.push(`after the next backup still there: ${[...state.partials, ...state.locks].join(', ')}`);
+  const left = [...state.partials, ...state.locks];
+  if (left.length) problems.push(`after the next backup still there: ${left.join(', ')}`);
   if (rerun.code === 0 && state.complete.length !== before + 1) problems.push('the next backup reported success without a complete backup');
   problems.push(...(await lingeringChildren(env.TIDEMARK_FAULT_TRIAL)).map((p) => `after the next backup still running: ${p}`));
   return [...problems, ...(await leftoverProblems(ctx, ' after the next backup'))];
@@ -123,19 +128,20 @@ export function backupScenario(fixture: BackupFixture): Scenario {
         const point: Point = fault === 'disk-full' ? { label: free, wait: async () => 'reached' } : choosePoint(fixture, dir, fault, r, watch);
         const run = startCli('backup', [], env);
         const reached = await point.wait(run);
-        const injected = reached === 'reached' ? (fault === 'disk-full' ? 'disk full' : await inject(ctx, run, fault, r)) : `not injected: ${reached} first`;
+        const injected = reached !== 'reached' ? `not injected: ${reached} first` : fault === 'disk-full' ? 'disk full' : await inject(ctx, run, fault, r);
         const exit = await finished(run);
         await watch.close();
         const problems = outputProblems(exit, ctx.server.password);
         problems.push(...(await lingeringChildren(env.TIDEMARK_FAULT_TRIAL)).map((p) => `still running after the command ended: ${p}`));
-        if (!diedAtStartUp(fault, exit, point.early ?? false)) problems.push(...exitProblems(fault, exit, failureCodes(fault)));
+        const startUp = diedAtStartUp(fault, exit, point.early ?? false);
+        if (!startUp) problems.push(...exitProblems(fault, exit, failureCodes(fault)));
         problems.push(...(await dirProblems(dir, fault, exit)));
         if (fault !== 'SIGKILL') problems.push(...(await leftoverProblems(ctx)));
         const lingering = await sessionsEnded(ctx);
         if (lingering) problems.push(lingering);
         // The next backup after a kill or a full disk always; after the other faults in a sample of trials (a lock left would show as such).
         if (fault === 'SIGKILL' || fault === 'disk-full' || r.chance(0.25)) problems.push(...(await rerunProblems(ctx, dir, fault, env)));
-        return { point: `${point.label} (${injected})`, outcome: outcomeOf(fault, exit, diedAtStartUp(fault, exit, point.early ?? false)), exit: `exit ${exit.code ?? exit.signal}`, problems };
+        return { point: `${point.label} (${injected})`, outcome: outcomeOf(fault, exit, startUp), exit: exitText(exit), problems };
       } finally {
         await watch.close();
         if (fault !== 'disk-full') await rm(dir, { recursive: true, force: true });

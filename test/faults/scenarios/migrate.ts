@@ -8,11 +8,11 @@
 import { fingerprintDiff, withClient } from '../fingerprint.js';
 import { inject } from '../deliver.js';
 import { delayPoint, leftoverProblems, trialEnv, type LaneContext, type Point, type Scenario } from '../lane.js';
-import { poller, sessionsEnded } from '../watch.js';
+import { activeQuery, poller, sessionsEnded, type Poller } from '../watch.js';
 import type { Rng } from '../rng.js';
 import { emptyDatabase } from '../server.js';
 import {
-  diedAtStartUp, errorCode, excerpt, exitProblems, finished, outputProblems, randomPause, startCli, until,
+  diedAtStartUp, errorCode, excerpt, exitProblems, exitText, finished, outputProblems, randomPause, startCli, until,
   type Exit, type FaultKind,
 } from '../trial.js';
 import { NO_TX_DOWN, NO_TX_STATEMENTS, NO_TX_VERSION, type MigrationSet } from './migrations.js';
@@ -22,7 +22,7 @@ import { claimedStates, readState, statementsSaidToRun, versionText, type Migrat
 const SIGNALS: FaultKind[] = ['SIGINT', 'SIGTERM', 'SIGKILL'];
 const FAULTS: FaultKind[] = [...SIGNALS, ...SIGNALS, ...SIGNALS, 'restart-fast', 'restart-immediate', 'stall-then-cut', 'cut'];
 
-function choosePoint(set: MigrationSet, db: string, r: Rng, watch: ReturnType<typeof poller>): Point {
+function choosePoint(set: MigrationSet, db: string, r: Rng, watch: Poller): Point {
   const n = set.files.length;
   const kind = r.pick(['delay', 'connected', 'applied', 'during'] as const);
   if (kind === 'delay') return delayPoint(r.int(0, 400));
@@ -46,9 +46,10 @@ function choosePoint(set: MigrationSet, db: string, r: Rng, watch: ReturnType<ty
     } };
   }
   // A migration with a pause in it, or a statement of the no-transaction file (sent alone, without the file's marker), runs on the server.
-  const pattern = set.partial.length ? r.pick(['%CONCURRENTLY accounts_created_email%', '%pg_sleep(0.03)%', '%accounts_email_lower%']) : `%fault step ${r.pick([4, 6])}%`;
-  return { label: `"${pattern}" active in pg_stat_activity`, wait: (run) => until(async () => (await watch.query(
-    "SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND state = 'active' AND pid <> pg_backend_pid() AND query LIKE $2", [db, pattern])).length > 0, run) };
+  const pattern = set.partial.length
+    ? r.pick(['%CONCURRENTLY accounts_created_email%', '%pg_sleep(0.03)%', '%accounts_email_lower%'])
+    : `%fault step ${r.pick([4, 6])}%`;
+  return { label: `"${pattern}" active in pg_stat_activity`, wait: (run) => until(() => activeQuery(watch, db, pattern), run) };
 }
 
 /** The interruption message names the version the database is at (or, at none, that nothing was applied). */
@@ -61,9 +62,12 @@ function stateProblems(set: MigrationSet, state: MigrationState, exit: Exit, fau
   const problems: string[] = [];
   const v = state.version ?? 0;
   if (!state.dirty) {
-    if (state.fingerprint !== set.fingerprints[v]) problems.push(`schema is not that of migrations 1..${v}: ${fingerprintDiff(state.fingerprint, set.fingerprints[v])}`);
-    const expectedHistory = state.version === null ? undefined : state.version;
-    if ((state.historyTo ?? undefined) !== expectedHistory) problems.push(`history's last row says ${state.historyTo ?? 'nothing'}, version row says ${versionText(state.version)}`);
+    if (state.fingerprint !== set.fingerprints[v]) {
+      problems.push(`schema is not that of migrations 1..${v}: ${fingerprintDiff(state.fingerprint, set.fingerprints[v])}`);
+    }
+    if ((state.historyTo ?? null) !== state.version) {
+      problems.push(`history's last row says ${state.historyTo ?? 'nothing'}, version row says ${versionText(state.version)}`);
+    }
   } else problems.push(...dirtyProblems(set, state, exit, fault));
   for (const claim of claimedStates(exit.stderr)) {
     if (claim.version !== versionText(state.version) || claim.dirty !== state.dirty) {
@@ -86,7 +90,9 @@ function stateProblems(set: MigrationSet, state: MigrationState, exit: Exit, fau
 function dirtyProblems(set: MigrationSet, state: MigrationState, exit: Exit, fault: FaultKind): string[] {
   if (!set.partial.length || state.version !== NO_TX_VERSION) return [`dirty at version ${versionText(state.version)}, which runs in a transaction`];
   const fits = set.partial.flatMap((p, k) => (p === state.validFingerprint ? [k] : []));
-  if (!fits.length) return [`dirty, but the schema is no prefix of the no-transaction file's statements: ${fingerprintDiff(state.validFingerprint, set.partial[0])}`];
+  if (!fits.length) {
+    return [`dirty, but the schema is no prefix of the no-transaction file's statements: ${fingerprintDiff(state.validFingerprint, set.partial[0])}`];
+  }
   const problems: string[] = [];
   for (const index of state.invalidIndexes) {
     if (!fits.some((k) => (NO_TX_STATEMENTS[k] ?? '').includes(`CONCURRENTLY ${index} `))) problems.push(`invalid index ${index} left by no statement in flight`);
@@ -94,7 +100,9 @@ function dirtyProblems(set: MigrationSet, state: MigrationState, exit: Exit, fau
   if (state.historyTo !== NO_TX_VERSION - 1) problems.push(`dirty at ${NO_TX_VERSION} but the history's last row says ${state.historyTo ?? 'nothing'}`);
   if (fault !== 'SIGKILL' && exit.code !== 0) {
     const said = statementsSaidToRun(exit.stderr, NO_TX_STATEMENTS.length);
-    if (said === undefined || !fits.includes(said)) problems.push(`${fits.join(' or ')} statement(s) ran, the message says ${said ?? 'nothing about it'}: ${excerpt(exit.stderr)}`);
+    if (said === undefined || !fits.includes(said)) {
+      problems.push(`${fits.join(' or ')} statement(s) ran, the message says ${said ?? 'nothing about it'}: ${excerpt(exit.stderr)}`);
+    }
     if (!/dirty/.test(exit.stderr)) problems.push(`the message does not say the database is dirty: ${excerpt(exit.stderr)}`);
   }
   return problems;
@@ -109,7 +117,9 @@ async function recoveryProblems(ctx: LaneContext, set: MigrationSet, db: string,
   const problems: string[] = [];
   if (dirty) {
     const refused = await runToEnd(ctx, ['migrate', '--dir', set.dir], db, marker);
-    if (refused.code !== 1 || errorCode(refused.stderr) !== 'MIGRATION_DIRTY') problems.push(`migrate on the dirty database: expected MIGRATION_DIRTY, got exit ${refused.code} ${excerpt(refused.stderr)}`);
+    if (refused.code !== 1 || errorCode(refused.stderr) !== 'MIGRATION_DIRTY') {
+      problems.push(`migrate on the dirty database: expected MIGRATION_DIRTY, got exit ${refused.code} ${excerpt(refused.stderr)}`);
+    }
     const version = await runToEnd(ctx, ['migrate:version', '--dir', set.dir], db, marker);
     if (version.stdout.trim() !== `${NO_TX_VERSION} (dirty)`) problems.push(`migrate:version says "${version.stdout.trim()}", not "${NO_TX_VERSION} (dirty)"`);
     await withClient(ctx.server.url(db), (c) => c.query(NO_TX_DOWN));
@@ -121,7 +131,8 @@ async function recoveryProblems(ctx: LaneContext, set: MigrationSet, db: string,
   const n = set.files.length;
   if (rerun.code !== 0) problems.push(`the rerun failed: exit ${rerun.code} ${excerpt(rerun.stderr)}`);
   if (state.version !== n || state.dirty || state.fingerprint !== set.fingerprints[n]) {
-    problems.push(`after the rerun: ${state.dirty ? 'dirty ' : ''}at ${versionText(state.version)}, ${fingerprintDiff(state.fingerprint, set.fingerprints[n]) || 'schema of the latest'}`);
+    const schema = fingerprintDiff(state.fingerprint, set.fingerprints[n]) || 'schema of the latest';
+    problems.push(`after the rerun: ${state.dirty ? 'dirty ' : ''}at ${versionText(state.version)}, ${schema}`);
   }
   return [...problems, ...outputProblems(rerun, ctx.server.password).map((p) => `rerun: ${p}`)];
 }
@@ -150,12 +161,13 @@ export function migrateScenario(command: string, set: MigrationSet): Scenario {
         await watch.close();
         const lingering = await sessionsEnded(ctx);
         const state = await withClient(ctx.server.url(db), readState);
+        const startUp = diedAtStartUp(fault, exit, point.early ?? false);
         const problems = [...outputProblems(exit, ctx.server.password), ...stateProblems(set, state, exit, fault), ...(lingering ? [lingering] : [])];
-        if (!diedAtStartUp(fault, exit, point.early ?? false)) problems.push(...exitProblems(fault, exit));
-        else if (state.version !== null) problems.push(`died of ${fault} without a word, yet a version is recorded: no handler? expected exit ${fault === 'SIGINT' ? 130 : 143} with INTERRUPTED`);
+        if (!startUp) problems.push(...exitProblems(fault, exit));
+        else if (state.version !== null) problems.push(`died of ${fault} without a word, yet a version is recorded: no handler?`);
         problems.push(...(await recoveryProblems(ctx, set, db, marker, state.dirty)));
         problems.push(...(await leftoverProblems(ctx)));
-        return { point: `${point.label} (${injected})`, outcome: outcomeOf(set, state, exit, diedAtStartUp(fault, exit, point.early ?? false)), exit: `exit ${exit.code ?? exit.signal}`, problems };
+        return { point: `${point.label} (${injected})`, outcome: outcomeOf(set, state, exit, startUp), exit: exitText(exit), problems };
       } finally {
         await watch.close();
       }

@@ -17,9 +17,17 @@ export const TRANSACTIONAL = [
   'CREATE TABLE accounts (id bigint PRIMARY KEY, email text NOT NULL);',
   'ALTER TABLE accounts ADD COLUMN created_at timestamptz NOT NULL DEFAULT now();\nCREATE INDEX accounts_created ON accounts (created_at);',
   'CREATE TABLE projects (id bigint PRIMARY KEY, account_id bigint NOT NULL REFERENCES accounts, name text NOT NULL);',
-  "INSERT INTO accounts (id, email) SELECT g, 'user' || g || '@example.com' FROM generate_series(1, 3000) g;\nSELECT pg_sleep(0.03);\nCREATE UNIQUE INDEX accounts_email ON accounts (email);",
+  [
+    "INSERT INTO accounts (id, email) SELECT g, 'user' || g || '@example.com' FROM generate_series(1, 3000) g;",
+    'SELECT pg_sleep(0.03);',
+    'CREATE UNIQUE INDEX accounts_email ON accounts (email);',
+  ].join('\n'),
   'ALTER TABLE projects ADD CONSTRAINT projects_name_len CHECK (length(name) < 200);\nALTER TABLE projects ADD COLUMN archived boolean NOT NULL DEFAULT false;',
-  'CREATE TABLE events (id bigserial PRIMARY KEY, project_id bigint REFERENCES projects ON DELETE CASCADE, payload jsonb);\nSELECT pg_sleep(0.03);\nCREATE INDEX events_project ON events (project_id);',
+  [
+    'CREATE TABLE events (id bigserial PRIMARY KEY, project_id bigint REFERENCES projects ON DELETE CASCADE, payload jsonb);',
+    'SELECT pg_sleep(0.03);',
+    'CREATE INDEX events_project ON events (project_id);',
+  ].join('\n'),
   'ALTER TABLE accounts RENAME COLUMN email TO login;',
   'CREATE VIEW active_projects AS SELECT id, name FROM projects WHERE NOT archived;\nALTER TABLE events ADD COLUMN at timestamptz;',
 ];
@@ -32,10 +40,17 @@ export const NO_TX_STATEMENTS = [
   'CREATE INDEX CONCURRENTLY accounts_email_lower ON accounts (lower(email))',
   'ALTER TABLE accounts ADD COLUMN note text',
 ];
-export const NO_TX_DOWN = 'DROP INDEX IF EXISTS accounts_created_email; DROP INDEX IF EXISTS accounts_email_lower; ALTER TABLE accounts DROP COLUMN IF EXISTS note;';
+export const NO_TX_DOWN = [
+  'DROP INDEX IF EXISTS accounts_created_email;',
+  'DROP INDEX IF EXISTS accounts_email_lower;',
+  'ALTER TABLE accounts DROP COLUMN IF EXISTS note;',
+].join('\n');
 export const WITH_NO_TX = [
   'CREATE TABLE accounts (id bigint PRIMARY KEY, email text NOT NULL, created_at timestamptz NOT NULL DEFAULT now());',
-  "INSERT INTO accounts (id, email) SELECT g, 'user' || g || '@example.com' FROM generate_series(1, 20000) g;\nCREATE TABLE projects (id bigint PRIMARY KEY, account_id bigint NOT NULL REFERENCES accounts, name text NOT NULL);",
+  [
+    "INSERT INTO accounts (id, email) SELECT g, 'user' || g || '@example.com' FROM generate_series(1, 20000) g;",
+    'CREATE TABLE projects (id bigint PRIMARY KEY, account_id bigint NOT NULL REFERENCES accounts, name text NOT NULL);',
+  ].join('\n'),
   `-- tidemark:no-transaction\n${NO_TX_STATEMENTS.map((s) => `${s};`).join('\n')}`,
   'ALTER TABLE projects ADD COLUMN archived boolean NOT NULL DEFAULT false;',
   'CREATE TABLE events (id bigserial PRIMARY KEY, project_id bigint REFERENCES projects);',

@@ -11,11 +11,11 @@ import path from 'node:path';
 import { contentFingerprint, fingerprintDiff, withClient } from '../fingerprint.js';
 import { afterChild, childPoint, inject } from '../deliver.js';
 import { delayPoint, leftoverProblems, trialEnv, type LaneContext, type Point, type Scenario } from '../lane.js';
-import { poller, sessionsEnded } from '../watch.js';
+import { activeQuery, poller, sessionsEnded, type Poller } from '../watch.js';
 import type { Rng } from '../rng.js';
 import { createDatabase, databaseNames, dropDatabase, type PrivateServer } from '../server.js';
 import {
-  diedAtStartUp, errorCode, excerpt, exitProblems, finished, lingeringChildren, outputProblems, startCli, until,
+  diedAtStartUp, errorCode, excerpt, exitProblems, exitText, finished, lingeringChildren, outputProblems, startCli, until,
   type Exit, type FaultKind,
 } from '../trial.js';
 import { otherContentDatabase } from './source.js';
@@ -40,7 +40,8 @@ export async function restoreFixture(ctx: LaneContext, binDir: string, source: s
   const made = await finished(startCli('backup', [], { DATABASE_URL: ctx.server.url(source), BACKUP_DIR: dir, PG_BIN_DIR: binDir, TMPDIR: dir }));
   if (made.code !== 0) throw new Error(`the archive for the restore trials could not be made: ${made.stderr}`);
   const sql = path.join(dir, 'fsrc_plain.sql');
-  execFileSync(path.join(binDir, 'pg_dump'), ['-h', '127.0.0.1', '-p', String(ctx.server.port), '-U', 'postgres', '--format=plain', '--file', sql, source], { env: { ...process.env, PGPASSWORD: ctx.server.password } });
+  const connection = ['-h', '127.0.0.1', '-p', String(ctx.server.port), '-U', 'postgres'];
+  execFileSync(path.join(binDir, 'pg_dump'), [...connection, '--format=plain', '--file', sql, source], { env: { ...process.env, PGPASSWORD: ctx.server.password } });
   const before = await otherContentDatabase(ctx.server, source, 'fsrc_before');
   return {
     binDir, dir, custom: made.stdout.split('\n')[0].trim(), sql,
@@ -49,7 +50,7 @@ export async function restoreFixture(ctx: LaneContext, binDir: string, source: s
   };
 }
 
-function choosePoint(database: string, tool: 'pg_restore' | 'psql', fault: FaultKind, r: Rng, watch: ReturnType<typeof poller>): Point {
+function choosePoint(database: string, tool: 'pg_restore' | 'psql', fault: FaultKind, r: Rng, watch: Poller): Point {
   if (fault.startsWith('kill-')) return { label: `${fault.slice(5)} running + a random moment`, wait: (run) => childPoint(run, fault, r) };
   const kind = r.pick(['delay', 'restoring', 'work'] as const);
   if (kind === 'delay') return delayPoint(r.int(0, 900));
@@ -58,8 +59,7 @@ function choosePoint(database: string, tool: 'pg_restore' | 'psql', fault: Fault
     return { label: `${tool} running + ${ms} ms`, wait: (run) => afterChild(run, tool, ms) };
   }
   const what = r.pick(['COPY%', 'CREATE INDEX%', 'ALTER TABLE%']);
-  return { label: `"${what}" active in ${database}`, wait: (run) => until(async () => (await watch.query(
-    "SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND state = 'active' AND pid <> pg_backend_pid() AND query LIKE $2", [database, what])).length > 0, run) };
+  return { label: `"${what}" active in ${database}`, wait: (run) => until(() => activeQuery(watch, database, what), run) };
 }
 
 const content = (server: PrivateServer, db: string) => withClient(server.url(db), contentFingerprint);
@@ -86,11 +86,12 @@ async function faultedRestore(ctx: LaneContext, args: string[], env: Record<stri
     // After a SIGKILL of the command nothing can stop its pg_restore, which reads a file, not a pipe: it runs to its end (awaited below).
     const orphans = await lingeringChildren(env.TIDEMARK_FAULT_TRIAL);
     if (exit.signal !== 'SIGKILL') problems.push(...orphans.map((p) => `still running after the command ended: ${p}`));
-    if (!diedAtStartUp(fault, exit, point.early ?? false)) problems.push(...exitProblems(fault, exit, fault.startsWith('kill-') ? ['RESTORE_FAILED'] : undefined));
+    const startUp = diedAtStartUp(fault, exit, point.early ?? false);
+    if (!startUp) problems.push(...exitProblems(fault, exit, fault.startsWith('kill-') ? ['RESTORE_FAILED'] : undefined));
     const lingering = await sessionsEnded(ctx);
     if (lingering) problems.push(lingering);
     if (fault !== 'SIGKILL') problems.push(...(await leftoverProblems(ctx)));
-    return { point: `${point.label} (${injected})`, startUp: diedAtStartUp(fault, exit, point.early ?? false), exit, problems };
+    return { point: `${point.label} (${injected})`, startUp, exit, problems };
   } finally {
     await watch.close();
   }
@@ -122,10 +123,13 @@ export function restoreNewScenario(fixture: RestoreFixture): Scenario {
         } else if (left.length && exit.signal !== 'SIGKILL') problems.push(`failed (${exit.code ?? exit.signal}) and left ${left.join(', ')}`);
         if (exit.code === 0) await dropDatabase(ctx.server, name);
         // The next restore after a kill (it must clean up or name what is left); after the other faults in a sample of trials.
-        if (exit.signal === 'SIGKILL' || left.length || r.chance(0.25)) problems.push(...(await rerunNew(ctx, fixture, args, env, name, exit.code === 0 ? [] : left)));
-        const outcome = exit.code === 0 ? 'complete new database'
-          : !left.length ? 'no new database, nothing left' : exit.signal === 'SIGKILL' ? 'killed; leftovers handled by the next restore' : 'failed, a database left behind';
-        return { point: `${path.extname(archive)} archive, ${point}`, outcome: startUp ? 'killed by the signal at start-up' : outcome, exit: `exit ${exit.code ?? exit.signal}`, problems };
+        if (exit.signal === 'SIGKILL' || left.length || r.chance(0.25)) {
+          problems.push(...(await rerunNew(ctx, fixture, args, env, name, exit.code === 0 ? [] : left)));
+        }
+        const outcome = startUp ? 'killed by the signal at start-up' : exit.code === 0 ? 'complete new database'
+          : !left.length ? 'no new database, nothing left'
+            : exit.signal === 'SIGKILL' ? 'killed, its leftovers for the next restore' : 'failed, a database left behind';
+        return { point: `${path.extname(archive)} archive, ${point}`, outcome, exit: exitText(exit), problems };
       } finally {
         for (const d of (await databaseNames(ctx.server)).filter((n) => !existing.includes(n))) await dropDatabase(ctx.server, d);
       }
@@ -141,7 +145,8 @@ async function rerunNew(ctx: LaneContext, fixture: RestoreFixture, args: string[
   if (rerun.code !== 0 && !named) problems.push(`the next restore: exit ${rerun.code} ${excerpt(rerun.stderr)}`);
   if (rerun.code === 0 && (await content(ctx.server, name)) !== fixture.archiveContent) problems.push('the next restore left an incomplete database');
   const now = await databaseNames(ctx.server);
-  for (const d of leftovers) if (d !== name && now.includes(d) && !rerun.stderr.includes(d) && !rerun.stdout.includes(d)) problems.push(`leftover ${d} neither removed nor named by the next restore`);
+  const unnamed = leftovers.filter((d) => d !== name && now.includes(d) && !rerun.stderr.includes(d) && !rerun.stdout.includes(d));
+  problems.push(...unnamed.map((d) => `leftover ${d} neither removed nor named by the next restore`));
   return [...problems, ...(await leftoverProblems(ctx, ' after the next restore'))];
 }
 
@@ -169,7 +174,7 @@ export function restoreCleanScenario(fixture: RestoreFixture): Scenario {
         if (state === 'a mixture') problems.push(`the target holds neither its content before nor the archive's: ${fingerprintDiff(got, fixture.archiveContent)}`);
         if (exit.code === 0 && state !== 'the archive\'s content') problems.push(`exit 0 but the target holds ${state}`);
         if (exit.signal === 'SIGKILL' || r.chance(0.25)) problems.push(...(await rerunClean(ctx, fixture, args, env, target)));
-        return { point, outcome: startUp ? 'killed by the signal at start-up' : `target holds ${state}`, exit: `exit ${exit.code ?? exit.signal}`, problems };
+        return { point, outcome: startUp ? 'killed by the signal at start-up' : `target holds ${state}`, exit: exitText(exit), problems };
       } finally {
         await dropDatabase(ctx.server, target);
       }
