@@ -28,6 +28,7 @@ import { restoreCleanScenario, restoreFixture, restoreNewScenario } from './faul
 import { sourceDatabase } from './faults/scenarios/source.js';
 import { claimedStates, statementsSaidToRun } from './faults/scenarios/migrate-state.js';
 import { rng, trialSeed } from './faults/rng.js';
+import { errorCode } from './faults/trial.js';
 
 const env = process.env;
 const SEED = env.TIDEMARK_FAULT_SEED ? Number(env.TIDEMARK_FAULT_SEED) : Math.floor(Math.random() * 2 ** 31);
@@ -139,6 +140,12 @@ describe('the harness reads the commands\' words as they are written', () => {
     expect(statementsSaidToRun('statement 1 of 4: canceled\nno statement before it ran', 4)).toBe(0);
     expect(statementsSaidToRun('the migration ran, but recording it failed', 4)).toBe(4);
     expect(statementsSaidToRun('connection lost', 4)).toBeUndefined();
+  });
+
+  test('the error code, not the line a first signal prints', () => {
+    const stderr = 'SIGTERM: cancelling the migration on the server (send it again to exit at once)\nINTERRUPTED: interrupted by SIGTERM\n  operation: apply migration 4';
+    expect(errorCode(stderr)).toBe('INTERRUPTED');
+    expect(errorCode('SIGINT: stopping after the batch in flight (send it again to exit at once)\n')).toBeUndefined();
   });
 
   test('the same seed makes the same choices', () => {

@@ -85,9 +85,13 @@ export async function finished(run: RunningCli): Promise<Exit> {
   return { code, signal, stdout: run.stdout, stderr: run.stderr, hung };
 }
 
-/** The error code the command printed (`CODE: message` on stderr, or in --json). */
+/**
+ * The error code the command printed (`CODE: message` on stderr, or in
+ * --json); the line a first signal prints (`SIGINT: cancelling …`) is not one.
+ */
 export function errorCode(stderr: string): string | undefined {
-  return stderr.match(/^([A-Z][A-Z0-9_]+): /m)?.[1] ?? stderr.match(/"code":\s*"([A-Z_]+)"/)?.[1];
+  const codes = [...stderr.matchAll(/^([A-Z][A-Z0-9_]+): /gm)].map((m) => m[1]).filter((c) => !/^SIG[A-Z]+$/.test(c));
+  return codes[0] ?? stderr.match(/"code":\s*"([A-Z_]+)"/)?.[1];
 }
 
 const STACK_LINE = /^\s+at \S.*(:\d+:\d+\)?|\(native\)|<anonymous>\)?)$/m;
