@@ -7,6 +7,7 @@
  *   TIDEMARK_FAULT_SEED=N      the same choices again (printed at the start)
  *   TIDEMARK_FAULT_TRIALS=N    N trials per command instead of the budget
  *   TIDEMARK_FAULT_BUDGET_S=S  seconds of trials per lane (default 40)
+ *   TIDEMARK_FAULT_MIN=N       at least N trials of every fault of a command (default 1)
  *   TIDEMARK_FAULT_ONLY=a,b    only these faults or command/fault pairs
  *   TIDEMARK_FAULT_REPLAY=command/fault/seed   one trial again (printed with each failure)
  */
@@ -34,7 +35,7 @@ const env = process.env;
 const SEED = env.TIDEMARK_FAULT_SEED ? Number(env.TIDEMARK_FAULT_SEED) : Math.floor(Math.random() * 2 ** 31);
 const BUDGET_MS = Number(env.TIDEMARK_FAULT_BUDGET_S ?? 40) * 1000;
 const options = (share: number): LaneOptions => ({
-  suiteSeed: SEED, budgetMs: BUDGET_MS * share, minPerFault: 1,
+  suiteSeed: SEED, budgetMs: BUDGET_MS * share, minPerFault: Number(env.TIDEMARK_FAULT_MIN ?? 1),
   trials: env.TIDEMARK_FAULT_TRIALS ? Number(env.TIDEMARK_FAULT_TRIALS) : undefined,
   only: env.TIDEMARK_FAULT_ONLY?.split(',').map((s) => s.trim()).filter(Boolean),
   replay: env.TIDEMARK_FAULT_REPLAY,
