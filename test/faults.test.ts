@@ -34,12 +34,12 @@ import { errorCode } from './faults/trial.js';
 const env = process.env;
 const SEED = env.TIDEMARK_FAULT_SEED ? Number(env.TIDEMARK_FAULT_SEED) : Math.floor(Math.random() * 2 ** 31);
 const BUDGET_MS = Number(env.TIDEMARK_FAULT_BUDGET_S ?? 40) * 1000;
-const options = (share: number): LaneOptions => ({
-  suiteSeed: SEED, budgetMs: BUDGET_MS * share, minPerFault: Number(env.TIDEMARK_FAULT_MIN ?? 1),
+const OPTIONS: LaneOptions = {
+  suiteSeed: SEED, budgetMs: BUDGET_MS, minPerFault: Number(env.TIDEMARK_FAULT_MIN ?? 1),
   trials: env.TIDEMARK_FAULT_TRIALS ? Number(env.TIDEMARK_FAULT_TRIALS) : undefined,
   only: env.TIDEMARK_FAULT_ONLY?.split(',').map((s) => s.trim()).filter(Boolean),
   replay: env.TIDEMARK_FAULT_REPLAY,
-});
+};
 
 const tally = new Tally();
 const lanes: LaneContext[] = [];
@@ -52,9 +52,7 @@ async function lane(label: string, binDir: string): Promise<LaneContext> {
   return ctx;
 }
 
-async function runScenarios(ctx: LaneContext, scenarios: Array<[Scenario, number]>): Promise<void> {
-  for (const [scenario, share] of scenarios) await runLane(scenario, ctx, tally, options(share));
-}
+const runScenario = (ctx: LaneContext, scenario: Scenario) => runLane(scenario, ctx, tally, OPTIONS);
 
 function expectConsistent(commands: string[]): void {
   const bad = tally.records.filter((r) => commands.includes(r.command) && r.problems.length);
@@ -90,7 +88,7 @@ describe.concurrent('faults injected at random points end in a documented state'
       const ctx = await lane(command.replace(/\W+/g, '-'), await embeddedBinDir());
       const written = await migrationSets(ctx.server);
       cleanups.push(() => rm(written.root, { recursive: true, force: true }));
-      await runScenarios(ctx, [[migrateScenario(command, written[set]), 1]]);
+      await runScenario(ctx, migrateScenario(command, written[set]));
     }));
     expectConsistent(['migrate', 'migrate no-tx']);
   }, 300_000);
@@ -99,7 +97,7 @@ describe.concurrent('faults injected at random points end in a documented state'
     const ctx = await lane('backfill', await embeddedBinDir());
     const fixture = await backfillFixture(ctx.server);
     cleanups.push(() => rm(fixture.dir, { recursive: true, force: true }));
-    await runScenarios(ctx, [[backfillScenario(fixture), 1]]);
+    await runScenario(ctx, backfillScenario(fixture));
     expectConsistent(['backfill']);
   }, 300_000);
 
@@ -110,7 +108,7 @@ describe.concurrent('faults injected at random points end in a documented state'
     const disk = await mountSmallDisk(base);
     cleanups.push(() => disk?.unmount(), () => rm(base, { recursive: true, force: true }));
     const source = await sourceDatabase(ctx.server);
-    await runScenarios(ctx, [[backupScenario({ source, binDir, base, tmpfs: disk?.dir }), 1]]);
+    await runScenario(ctx, backupScenario({ source, binDir, base, tmpfs: disk?.dir }));
     expectConsistent(['backup']);
   }, 300_000);
 
@@ -122,7 +120,7 @@ describe.concurrent('faults injected at random points end in a documented state'
     const ctx = await lane(command.replace(/\W+/g, '-'), binDir);
     const fixture = await restoreFixture(ctx, binDir, await sourceDatabase(ctx.server));
     cleanups.push(() => rm(fixture.dir, { recursive: true, force: true }));
-    await runScenarios(ctx, [[scenario(fixture), 1]]);
+    await runScenario(ctx, scenario(fixture));
     expectConsistent([command]);
   }, 300_000);
 });
