@@ -134,10 +134,12 @@ describe('the harness reads the commands\' words as they are written', () => {
   });
 
   test('how many statements of a no-transaction file ran', () => {
-    expect(statementsSaidToRun('statement 3 of 4: canceled\nstatements 1-2 ran and stay applied', 4)).toBe(2);
-    expect(statementsSaidToRun('statement 2 of 4: canceled\nstatement 1 ran and stays applied', 4)).toBe(1);
-    expect(statementsSaidToRun('statement 1 of 4: canceled\nno statement before it ran', 4)).toBe(0);
-    expect(statementsSaidToRun('the migration ran, but recording it failed', 4)).toBe(4);
+    expect(statementsSaidToRun('statement 3 of 4: canceled\nstatements 1-2 of 4 ran and stay applied', 4)).toBe(2);
+    expect(statementsSaidToRun('statement 2 of 4: canceled\nstatement 1 of 4 ran and stays applied', 4)).toBe(1);
+    expect(statementsSaidToRun('was cancelled: no statement of 4 ran to completion', 4)).toBe(0);
+    expect(statementsSaidToRun('lost: reset\nstatements 1-4 of 4 ran and stay applied', 4)).toBe(4);
+    expect(statementsSaidToRun('the file ran; recording it failed', 4)).toBe(4);
+    expect(statementsSaidToRun('hint: the database is dirty at version 3: it runs outside a transaction and stopped part-way', 4)).toBeUndefined();
     expect(statementsSaidToRun('connection lost', 4)).toBeUndefined();
   });
 

@@ -82,7 +82,12 @@ async function fill(plan: CopyPlan, temp: string, session: string): Promise<void
 export async function restoreCopy<T>(plan: CopyPlan, purpose: TemporaryPurpose, finish: (temp: string) => Promise<T>, options: { dropAfter?: boolean } = {}): Promise<{ value: T; discarded?: Discarded }> {
   const temp = temporaryDatabaseName(purpose);
   if (plan.signal?.aborted) throw interruptedError(abortSignalName(plan.signal), plan.operation, 'nothing was changed');
-  await createDatabase(plan.settings, plan.target, temp, plan.encoding);
+  await createDatabase(plan.settings, plan.target, temp, plan.encoding).catch(async (err: unknown) => {
+    // The server may have created it before the connection died: drop it if it is there, or name it.
+    const { state } = await discardCopy(plan, temp);
+    const left = state.replace('was dropped again; nothing was created', 'does not exist (dropped, if the server had created it); nothing was created');
+    throw err instanceof TidemarkError ? err.withHint(left) : err;
+  });
   const session = restoreSessionName();
   let value: T;
   try {

@@ -38,7 +38,7 @@ export async function stateAfterLoss(session: Session, step: Step, windowMs = RE
   }
   try {
     const { state, classification } = await loadState({ ...session, client });
-    if (state.dirty) return `the database is dirty at version ${label(state.version)}: the migration ran outside a transaction and did not finish`;
+    if (state.dirty) return `the database is dirty at version ${label(state.version)}: it runs outside a transaction and stopped part-way`;
     const entry = classification.entries.find((e) => e.version === step.version);
     const applied = entry?.state === 'applied';
     const done = step.direction === 'up' ? applied : !applied;

@@ -62,11 +62,11 @@ export function claimedStates(text: string): Array<{ version: string; dirty: boo
 
 /** How many statements of the no-transaction file the message says ran, if it says. */
 export function statementsSaidToRun(text: string, total: number): number | undefined {
-  if (/no statement before it ran/.test(text)) return 0;
-  const range = text.match(/statements 1-(\d+) ran/);
+  if (/no statement (before it ran|of \d+ ran)/.test(text)) return 0;
+  const range = text.match(/statements 1-(\d+)(?: of \d+)? ran/);
   if (range) return Number(range[1]);
-  if (/statement 1 ran/.test(text)) return 1;
-  if (/the migration ran/.test(text)) return total;
+  if (/statement 1(?: of \d+)? ran/.test(text)) return 1;
+  if (/the file ran\b/.test(text)) return total;
   const of = text.match(/(\d+) of (\d+) statements? ran/);
   return of ? Number(of[1]) : undefined;
 }
