@@ -10,7 +10,7 @@ import type { DatabaseTarget } from '../connection-string.js';
 import type { ArchiveType } from './archive.js';
 import { encodingOfArchive } from './archive-read.js';
 import type { BackupSettings } from './config.js';
-import { createDatabase, dropTemporaryDatabase, endSessions, sessionsNamed, temporaryDatabaseName, type Encoding, type TemporaryPurpose } from './databases.js';
+import { createDatabase, dropTemporaryDatabase, endSessions, sessionsNamed, temporaryDatabaseName, type Encoding, type TemporaryPurpose, settleStatementsNaming } from './databases.js';
 import type { BackupManifest } from './manifest.js';
 import { restoreSessionName, runRestoreTool, type RunOptions } from './restore-run.js';
 
@@ -52,6 +52,7 @@ export interface Discarded {
 /** Ends the tool's sessions and drops the temporary database; says what remains when it cannot. */
 export async function discardCopy(plan: CopyPlan, temp: string, session?: string): Promise<Discarded> {
   if (session) await endSessions(plan.settings, plan.target, sessionsNamed(session)).catch(() => undefined);
+  await settleStatementsNaming(plan.settings, plan.target, temp);
   const dropped = await dropTemporaryDatabase(plan.settings, plan.target, temp, { force: plan.serverMajor >= 13 });
   return dropped
     ? { dropped, state: `the temporary database ${temp} was dropped again; nothing was created` }

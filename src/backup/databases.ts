@@ -123,17 +123,38 @@ const isInUse = (err: unknown) => (isPgError(err) && err.code === '55006') || /i
  */
 export async function renameDatabase(settings: BackupSettings, target: DatabaseTarget, from: string, to: string, operation: string, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  for (let delay = 100; ; delay = Math.min(delay * 2, 1_000)) {
+  let retried = false;
+  for (let delay = 100; ; delay = Math.min(delay * 2, 1_000), retried = true) {
     try {
       await querySql(target, settings.host, `ALTER DATABASE ${ident(from)} RENAME TO ${ident(to)}`, undefined, operation);
       return;
     } catch (err) {
+      // A retry after a lost answer finds the rename done: the copy has its name.
+      if (isMissing(err) && retried && (await renamed(settings, target, from, to))) return;
       if (isDuplicate(err)) throw restoreTargetExists(to, operation, 'it was created while this restore ran');
+      if (isTransient(err)) await settleStatementsNaming(settings, target, from);
       if (!(isInUse(err) || isTransient(err)) || Date.now() + delay > deadline) throw databaseError(operation, err);
       if (isInUse(err)) await endSessions(settings, target, `datname = ${literal(from)} AND backend_type = 'autovacuum worker'`).catch(() => undefined);
       await pause(delay);
     }
   }
+}
+
+const isMissing = (err: unknown) => (isPgError(err) && err.code === '3D000') || /database .* does not exist/.test(describeCause(err));
+
+async function renamed(settings: BackupSettings, target: DatabaseTarget, from: string, to: string): Promise<boolean> {
+  const [[fromExists, toExists]] = await querySql(target, settings.host,
+    `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = ${literal(from)}), EXISTS (SELECT 1 FROM pg_database WHERE datname = ${literal(to)})`, undefined, 'look for the renamed copy');
+  return (fromExists === 'f' || fromExists === 'false') && (toExists === 't' || toExists === 'true');
+}
+
+/**
+ * A catalog statement whose connection died (CREATE DATABASE, a rename)
+ * may still run on the server, and commit after anything done to clean up.
+ * Its session is ended and waited for, so that what it did is settled.
+ */
+export async function settleStatementsNaming(settings: BackupSettings, target: DatabaseTarget, name: string): Promise<void> {
+  await endSessions(settings, target, `state = 'active' AND position(${literal(name)} in query) > 0`).catch(() => undefined);
 }
 
 /** Ends the server sessions that match (never the caller's own); resolves once they are gone or after `timeoutMs`. */

@@ -122,6 +122,13 @@ function doneText(progress: PartialRun): string {
   return `statement${progress.done === 1 ? ' 1' : `s 1-${progress.done}`} of ${progress.total} ran and stay${progress.done === 1 ? 's' : ''} applied`;
 }
 
+/** The client cannot know whether the statement in flight completed before the connection died. */
+function runningWhenLost(progress: PartialRun): string {
+  if (progress.done >= progress.total) return '';
+  const which = progress.total === 1 ? 'the file' : `statement ${progress.done + 1}`;
+  return `; ${which} was running when the connection was lost: it may have completed`;
+}
+
 /** golang-migrate's protocol for what cannot be wrapped: mark dirty, run, reset the session, clear dirty. */
 async function runWithDirtyProtocol(ctx: StepContext, step: Step, mode: ExecutionMode, checksum: string, run: (progress: PartialRun) => Promise<void>): Promise<void> {
   const dirtyAt = await markDirty(ctx, step).catch(async (err) => {
@@ -135,7 +142,7 @@ async function runWithDirtyProtocol(ctx: StepContext, step: Step, mode: Executio
     await ctx.session.client.query(`${RESET_SESSION};\n${BEGIN}${versionAndHistorySql(ctx, step, mode, checksum, performance.now() - started)};\nCOMMIT;`);
   } catch (err) {
     if (isOurCancel(err, ctx.signal)) throw await interrupted(ctx, step, `migration ${step.version} (${step.script.fileName}, ${mode}) was cancelled: ${doneText(progress)}`);
-    if (isConnectionLost(err)) throw await lostConnection(ctx, step, err, doneText(progress));
+    if (isConnectionLost(err)) throw await lostConnection(ctx, step, err, `${doneText(progress)}${runningWhenLost(progress)}`);
     await ctx.session.client.query('ROLLBACK').catch(() => undefined);
     const cause = err instanceof StatementError ? err.message : `${describePgError(err)}\n${doneText(progress)}`;
     throw stepError(step, cause, dirtyHint(step, dirtyAt), err instanceof StatementError ? err.cause : err, { dirty: true });
