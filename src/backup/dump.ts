@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { access, chmod, constants, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { TidemarkError, abortSignalName, interruptedError } from '../errors.js';
+import { TidemarkError, abortSignalName, interruptedError, describeCause } from '../errors.js';
 import { maskSecrets } from '../connection-string.js';
 import type { DatabaseTarget } from '../connection-string.js';
 import { connectionArgs, describeHost, prepareTool, spawnTool, type PreparedCommand } from '../pgtools/exec.js';
@@ -39,6 +39,15 @@ export interface BackupResult {
 const operation = 'back up the database';
 /** What an interrupted or failed run leaves: true once the finally block of backup() has run. */
 const INTERRUPTED_STATE = 'no backup was written; the partial file was removed and the lock released';
+
+/** A server that cannot be reached or queried is the backup's failure, whatever the helper called it. */
+function asBackupFailure(err: unknown): never {
+  if (err instanceof TidemarkError && err.code !== 'MIGRATION_INIT_FAILED') throw err;
+  const known = err instanceof TidemarkError ? err : undefined;
+  throw new TidemarkError('BACKUP_FAILED', 'backup failed', {
+    operation: known?.operation ?? 'read the server version', cause: known?.reason ?? describeCause(err), hint: known?.hint,
+  }, { cause: err });
+}
 
 function backupError(cause: string, hint?: string, err?: unknown): TidemarkError {
   return new TidemarkError('BACKUP_FAILED', 'backup failed', { operation, cause, hint }, { cause: err });
@@ -225,7 +234,7 @@ async function backupLocked(
   settings: BackupSettings, target: DatabaseTarget, options: BackupOptions, stop: AbortSignal, leftover: Leftover,
 ): Promise<BackupResult> {
   await clearLeftovers(settings.dir, target.database);
-  const facts = await untilAborted(readServerFacts(target, settings.host, settings.migrationsTable), stop);
+  const facts = await untilAborted(readServerFacts(target, settings.host, settings.migrationsTable).catch(asBackupFailure), stop);
   const pgDump = await untilAborted(chooseClient('pg_dump', target, settings.host, settings.env, operation, facts.major), stop);
   validateBackupOptions(options, pgDump);
   const startedAt = (options.now ?? (() => new Date()))();
