@@ -3,7 +3,8 @@ import pg from 'pg';
 import type { DatabaseTarget } from '../connection-string.js';
 import { maskSecrets } from '../connection-string.js';
 import { TidemarkError } from '../errors.js';
-import { connect } from '../db/connect.js';
+import { connect, isConnectionLost } from '../db/connect.js';
+import { describePgError } from '../pg-errors.js';
 import { connectionArgs, prepareTool, spawnTool, type ToolHost } from '../pgtools/exec.js';
 
 const FIELD = '\x1f';
@@ -31,6 +32,10 @@ async function queryLocal(target: DatabaseTarget, sql: string, database: string,
   try {
     const result = await client.query({ text: sql, rowMode: 'array' });
     return result.rows.map((row: unknown[]) => row.map((v) => (v === null ? '' : String(v))));
+  } catch (err) {
+    // A failed statement stays as PostgreSQL reported it, for the caller to judge; a dead connection is coded here.
+    if (!isConnectionLost(err)) throw err;
+    throw new TidemarkError('CONNECTION_LOST', 'the connection to the server was lost', { operation, cause: describePgError(err) }, { cause: err });
   } finally {
     await closeConnection(client);
   }

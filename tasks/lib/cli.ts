@@ -11,6 +11,8 @@ import { maskSecrets, urlSecrets } from '../../src/connection-string.js';
 import { closeConnectionsWithoutWaiting } from '../../src/connection-close.js';
 import { toJson } from './json.js';
 import { importExternal } from '../../src/import-external.js';
+import { isConnectionLost } from '../../src/db/connect.js';
+import { describePgError } from '../../src/pg-errors.js';
 
 export type Options = Record<string, unknown> & { json?: boolean; envFile?: string; dir?: string; table?: string; lockTimeout?: string; embedded?: boolean };
 
@@ -204,6 +206,12 @@ function flushed(stream: NodeJS.WriteStream): Promise<void> {
 function asTidemarkError(err: unknown): TidemarkError | undefined {
   if (isTidemarkError(err)) return err;
   if (err instanceof Error && err.name === 'CACError') return usageError('read the command line', err.message, 'run with --help for the options');
+  // A server that went away is an expected failure wherever it happens, never a stack trace.
+  if (isConnectionLost(err)) {
+    return new TidemarkError('CONNECTION_LOST', 'the connection to the server was lost', {
+      operation: 'talk to the server', cause: describePgError(err), hint: 'run the command again once the server is back',
+    }, { cause: err });
+  }
   return undefined;
 }
 
