@@ -92,7 +92,7 @@ export const dbName = (caseId, contender) => `run_${caseId}_${contender}`.toLowe
 function nodePgFloorBundle(ctx) {
   ctx.shared.nodePgFloor ??= (async () => {
     const { build } = await import('esbuild');
-    const { nodeCryptoForScram, skipCloudflareProbe } = await import('../../scripts/esbuild-plugins.mjs');
+    const { nodeCryptoForScram, skipCloudflareProbe } = await import('../../build/esbuild-plugins.mjs');
     const outfile = path.join(ctx.work, 'node-pg-floor.cjs');
     const here = path.dirname(fileURLToPath(import.meta.url));
     await build({ entryPoints: [path.join(here, '../lib/node-pg-floor.cjs')], outfile, bundle: true, platform: 'node', target: 'node20', format: 'cjs', plugins: [skipCloudflareProbe, nodeCryptoForScram], logLevel: 'warning' });

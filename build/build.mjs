@@ -36,8 +36,8 @@ await build({
   banner: { js: "const __tmModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
 });
 // Each command's entry point is a small launcher that runs its bundle through
-// V8's code cache (see scripts/launcher.cjs), keyed by the bundle's hash.
-const launcher = readFileSync('scripts/launcher.cjs', 'utf8');
+// V8's code cache (see build/launcher.cjs), keyed by the bundle's hash.
+const launcher = readFileSync('build/launcher.cjs', 'utf8');
 mkdirSync('dist/tasks');
 for (const file of tasks) {
   const name = path.basename(file, '.ts');

@@ -1,5 +1,5 @@
 // How pg is bundled into the commands: two substitutions that take work off
-// every cold start (used by scripts/build.mjs, and by the benchmark's Node.js floor).
+// every cold start (used by build/build.mjs, and by the benchmark's Node.js floor).
 import { readFileSync } from 'node:fs';
 
 /**
