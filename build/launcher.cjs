@@ -28,14 +28,14 @@ const cacheFile = path.join(cacheDir, `${name}-${key}-${process.versions.v8}-${p
 const MAC_LENGTH = 32;
 
 // An import() inside a script compiled from a code cache finds no module
-// loader: the V8 of Node 20 drops a script's host-defined options when it
-// serializes the code, so even `importModuleDynamically:
-// vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER` (which works on a first,
-// uncompiled run, with an ExperimentalWarning on stderr) fails from the cache
-// with ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING, and a function there needs
-// --experimental-vm-modules. The bundle imports its external modules through
-// this importer instead (src/import-external.ts): an import() here, in a module
-// Node's loader compiled, always has a loader.
+// loader: Node 20's V8 drops a script's host-defined options when it
+// serializes the code. Even `importModuleDynamically:
+// vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER` works only on an uncached run
+// (printing an ExperimentalWarning) and fails from the cache with
+// ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING; an importModuleDynamically function
+// needs --experimental-vm-modules. So the bundle imports its external modules
+// through this importer (src/import-external.ts): an import() written here, in
+// a module Node's own loader compiled, always has a loader.
 globalThis[Symbol.for('tidemark.import')] = (specifier) => import(specifier);
 
 /** Owned by this user, with none of the given group and other permission bits. */
