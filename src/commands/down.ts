@@ -43,5 +43,6 @@ function downTarget(source: MigrationSet, options: DownOptions): DownTarget {
 export async function migrateDown(settings: Settings, options: DownOptions = {}): Promise<RunReport> {
   const operation = options.dryRun ? 'plan a rollback' : 'roll back migrations';
   checkOptions(options, operation);
-  return withSession(settings, runSessionOptions(options, operation), (session) => applyDown(session, downTarget(session.source, options), options, operation));
+  return withSession(settings, runSessionOptions(options, operation),
+    (session) => applyDown(session, downTarget(session.source, options), options, operation));
 }

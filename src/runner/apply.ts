@@ -63,7 +63,9 @@ export async function applyDown(session: Session, target: DownTarget, options: R
 }
 
 /** Up or down to exactly `version`, a migration's version or 0 for none. */
-export async function applyTo(session: Session, version: bigint, options: Omit<ApplyUpOptions, 'steps' | 'target'>, operation: string): Promise<RunReport> {
+export async function applyTo(
+  session: Session, version: bigint, options: Omit<ApplyUpOptions, 'steps' | 'target'>, operation: string,
+): Promise<RunReport> {
   const exists = session.source.migrations.some((m) => m.version === version);
   if (!exists && version !== 0n) {
     throw new TidemarkError('INVALID_VERSION', 'no such migration', {
@@ -75,6 +77,7 @@ export async function applyTo(session: Session, version: bigint, options: Omit<A
   const target = exists ? version : null;
   const { state } = await loadState(session);
   const current = state.version;
-  if (target === null || (current !== null && target < current)) return applyDown(session, { to: target }, options, operation);
+  const down = target === null || (current !== null && target < current);
+  if (down) return applyDown(session, { to: target }, options, operation);
   return applyUp(session, { ...options, target }, operation);
 }

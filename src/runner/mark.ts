@@ -51,7 +51,8 @@ export async function markApplied(session: Session, options: MarkOptions, operat
   if (state.version !== null && !options.force) throw refuseRecordedVersion(state.version, state.dirty, operation);
   const { to } = options;
   if (to !== undefined && !session.source.migrations.some((m) => m.version === to)) {
-    throw new TidemarkError('INVALID_VERSION', 'no such migration', { operation, cause: `there is no migration with version ${to} in ${session.source.origin}` });
+    const cause = `there is no migration with version ${to} in ${session.source.origin}`;
+    throw new TidemarkError('INVALID_VERSION', 'no such migration', { operation, cause });
   }
   const chosen = session.source.migrations.filter((m) => m.up && (to === undefined || m.version <= to));
   const version = chosen.at(-1)?.version ?? null;

@@ -38,7 +38,10 @@ const ROWS: HistoryReading<HistoryRow> = { sql: historyRowsSql, parse: (value) =
 async function readTables<R extends HistoryRecord>(target: StoreTarget, reading: HistoryReading<R>): Promise<StoredState<R>> {
   const { client, tables } = target;
   const present = await findStateTables(client, tables);
-  const statements = [...(present.versionTableExists ? [versionRowSql(tables)] : []), ...(present.historyTableExists ? [reading.sql(tables)] : [])];
+  const statements = [
+    ...(present.versionTableExists ? [versionRowSql(tables)] : []),
+    ...(present.historyTableExists ? [reading.sql(tables)] : []),
+  ];
   if (!statements.length) return { state: versionStateFrom(present, undefined), history: [] };
   const result = await client.query({ text: statements.join(';\n'), rowMode: 'array' });
   const results = Array.isArray(result) ? result : [result];
@@ -57,7 +60,8 @@ async function readWith<R extends HistoryRecord>(target: StoreTarget, reading: H
     throw new TidemarkError('MIGRATION_VERSION_FAILED', 'cannot read the migration state', {
       operation: `read ${tables.schema}.${tables.table} and its history`,
       cause: describePgError(err),
-      hint: `${tables.table} must be golang-migrate's table (version bigint, dirty boolean); point --table / MIGRATIONS_TABLE elsewhere if this one belongs to something else`,
+      hint: `${tables.table} must be golang-migrate's table (version bigint, dirty boolean); `
+        + 'point --table / MIGRATIONS_TABLE elsewhere if this one belongs to something else',
     }, { cause: err });
   }
 }
@@ -121,7 +125,9 @@ export async function markDirty(target: StoreTarget, version: bigint | null): Pr
  * take-over) as an `adopt` row, so that later reports can tell it from a
  * migration merged out of order. Returns whether it wrote anything.
  */
-export async function adopt(target: StoreTarget, present: TablesPresent, change?: { from: bigint | null; to: bigint | null }): Promise<boolean> {
+export async function adopt(
+  target: StoreTarget, present: TablesPresent, change?: { from: bigint | null; to: bigint | null },
+): Promise<boolean> {
   const { tables } = target;
   const statements: string[] = [];
   if (!present.versionTableExists) statements.push(createVersionTableSql(tables));
@@ -164,7 +170,8 @@ export async function force(target: StoreTarget, forced: ForcedVersion, operatio
     ]));
   } catch (err) {
     await rollBack(target);
-    throw new TidemarkError('MIGRATION_FORCE_FAILED', 'cannot force the version', { operation, cause: (err as Error).message }, { cause: err });
+    const cause = (err as Error).message;
+    throw new TidemarkError('MIGRATION_FORCE_FAILED', 'cannot force the version', { operation, cause }, { cause: err });
   }
 }
 
@@ -182,8 +189,10 @@ export interface MarkedMigration {
 export async function bootstrap(target: StoreTarget, marked: MarkedMigration[], fromVersion: bigint | null): Promise<void> {
   const { tables } = target;
   const rows = marked.map((m, i) => insertHistorySql(tables, {
-    version: m.version, name: m.name, direction: 'bootstrap', fromVersion: i ? marked[i - 1].version : fromVersion, toVersion: m.version, checksum: m.checksum, durationMs: 0,
+    version: m.version, name: m.name, direction: 'bootstrap', fromVersion: i ? marked[i - 1].version : fromVersion, toVersion: m.version,
+    checksum: m.checksum, durationMs: 0,
   }));
   const version = marked.at(-1)?.version ?? null;
-  await target.client.query(inTransaction([createVersionTableSql(tables), createHistoryTableSql(tables), setVersionSql(tables, version, false), ...rows]));
+  const tablesSql = [createVersionTableSql(tables), createHistoryTableSql(tables)];
+  await target.client.query(inTransaction([...tablesSql, setVersionSql(tables, version, false), ...rows]));
 }
