@@ -5,7 +5,7 @@ export { readMigrationDir, inlineMigrations, type InlineMigration, type Migratio
 export { advisoryLockKey, migrationLockKeys } from './state/lock-key.js';
 export { migrate, type MigrateOptions } from './commands/migrate.js';
 export { migrateDown, type DownOptions } from './commands/down.js';
-export { migrateGoto } from './commands/goto.js';
+export { migrateGoto, type GotoOptions } from './commands/goto.js';
 export { migrateForce, type ForceResult } from './commands/force.js';
 export { migrateStatus, type StatusReport, type StatusEntry, type Problem } from './commands/status.js';
 export { migrateVersion, formatVersion, type VersionResult } from './commands/version.js';

@@ -1,8 +1,8 @@
 import { TidemarkError, abortSignalName, interruptedError } from '../errors.js';
 import { isConnectionLost } from '../db/connect.js';
 import { describePgError, isPgError, type SqlContext } from '../pg-errors.js';
-import { insertHistorySql, type ExecutionMode } from '../state/history.js';
-import { setVersionSql } from '../state/tables.js';
+import type { ExecutionMode } from '../state/history.js';
+import { markDirty, recordStepSql } from '../state/store.js';
 import { managesOwnTransaction, splitStatements, SqlSyntaxError, wantsNoTransaction } from '../sql/split.js';
 import { cancellableQuery, dropConnection, isOurCancel, StoppedBeforeSendingError } from './cancel.js';
 import { locateWithoutPosition } from './locate.js';
@@ -59,15 +59,6 @@ function dirtyHint(step: Step, dirtyAt: bigint | null): string {
   return `the database is now dirty at version ${versionLabel(dirtyAt)}: nothing after the failed statement ran. Repair the schema by hand, then mark the real state with \`task migrate:force -- ${before}\` (before this migration) or \`-- ${versionLabel(dirtyAt ?? -1n)}\` (after it)`;
 }
 
-function versionAndHistorySql(ctx: StepContext, step: Step, mode: ExecutionMode, checksum: string, durationMs: number | 'transaction'): string {
-  const { tables } = ctx.session;
-  const parts = step.outOfOrder ? [] : [setVersionSql(tables, step.toVersion, false)];
-  parts.push(insertHistorySql(tables, {
-    version: step.version, name: step.name, direction: step.direction, fromVersion: step.fromVersion, toVersion: step.toVersion, checksum, mode, durationMs,
-  }));
-  return parts.join(';\n');
-}
-
 /** A failure of the connection itself: the state is read again on a new connection and reported. */
 async function lostConnection(ctx: StepContext, step: Step, err: unknown, progress?: string): Promise<TidemarkError> {
   const state = await stateAfterLoss(ctx.session, step);
@@ -91,7 +82,8 @@ async function describeFailure(err: unknown, sql: string): Promise<string> {
 
 /** The file, a reset of session settings, its version row and its history row: one transaction, one round trip. */
 async function runInTransaction(ctx: StepContext, step: Step, sql: string, checksum: string): Promise<'done' | 'needs-unwrapped'> {
-  const text = `${BEGIN}${sql}\n;\n${RESET_SESSION};\n${versionAndHistorySql(ctx, step, 'transaction', checksum, 'transaction')};\nCOMMIT;`;
+  const record = recordStepSql(ctx.session.tables, step, { mode: 'transaction', checksum, durationMs: 'transaction' });
+  const text = `${BEGIN}${sql}\n;\n${RESET_SESSION};\n${record};\nCOMMIT;`;
   try {
     await cancellableQuery({ client: ctx.session.client, database: ctx.session.settings.database, signal: ctx.signal }, text);
     return 'done';
@@ -104,9 +96,10 @@ async function runInTransaction(ctx: StepContext, step: Step, sql: string, check
   }
 }
 
-async function markDirty(ctx: StepContext, step: Step): Promise<bigint | null> {
+/** Dirty at the version the step leaves, as golang-migrate marks it; an out-of-order step leaves the version where it is. */
+async function markStepDirty(ctx: StepContext, step: Step): Promise<bigint | null> {
   const dirtyAt = step.outOfOrder ? step.fromVersion : step.toVersion;
-  await ctx.session.client.query(`${BEGIN}${setVersionSql(ctx.session.tables, dirtyAt, true)};\nCOMMIT;`);
+  await markDirty(ctx.session, dirtyAt);
   return dirtyAt;
 }
 
@@ -131,7 +124,7 @@ function runningWhenLost(progress: PartialRun): string {
 
 /** golang-migrate's protocol for what cannot be wrapped: mark dirty, run, reset the session, clear dirty. */
 async function runWithDirtyProtocol(ctx: StepContext, step: Step, mode: ExecutionMode, checksum: string, run: (progress: PartialRun) => Promise<void>): Promise<void> {
-  const dirtyAt = await markDirty(ctx, step).catch(async (err) => {
+  const dirtyAt = await markStepDirty(ctx, step).catch(async (err) => {
     if (isConnectionLost(err)) throw await lostConnection(ctx, step, err);
     throw stepError(step, `cannot mark the version dirty before running: ${describePgError(err)}`, rolledBackHint(step), err);
   });
@@ -139,7 +132,8 @@ async function runWithDirtyProtocol(ctx: StepContext, step: Step, mode: Executio
   const progress: PartialRun = { done: 0, total: 1 };
   try {
     await run(progress);
-    await ctx.session.client.query(`${RESET_SESSION};\n${BEGIN}${versionAndHistorySql(ctx, step, mode, checksum, performance.now() - started)};\nCOMMIT;`);
+    const record = recordStepSql(ctx.session.tables, step, { mode, checksum, durationMs: performance.now() - started });
+    await ctx.session.client.query(`${RESET_SESSION};\n${BEGIN}${record};\nCOMMIT;`);
   } catch (err) {
     if (isOurCancel(err, ctx.signal)) throw await interrupted(ctx, step, `migration ${step.version} (${step.script.fileName}, ${mode}) was cancelled: ${doneText(progress)}`);
     if (isConnectionLost(err)) throw await lostConnection(ctx, step, err, `${doneText(progress)}${runningWhenLost(progress)}`);
