@@ -172,7 +172,7 @@ describe('every migration failure has its code', () => {
     }
   });
 
-  it('MIGRATION_FORCE_FAILED and MIGRATION_INIT_FAILED on a read-only session', async () => {
+  it('MIGRATION_FORCE_FAILED and MIGRATION_INIT_FAILED (migrate, bootstrap) on a read-only session', async () => {
     const scratch = await createTestDatabase('readonly');
     try {
       const readOnly = `${scratch.url}?options=${encodeURIComponent('-c default_transaction_read_only=on')}`;
@@ -182,6 +182,10 @@ describe('every migration failure has its code', () => {
       const up = await run('migrate', [], DEMO_DIR, readOnly);
       expectCoded(up, 'MIGRATION_INIT_FAILED', 1);
       expect(up.stderr).toContain('cannot create the migration tables');
+      const bootstrap = await run('migrate:bootstrap', [], DEMO_DIR, readOnly);
+      expectCoded(bootstrap, 'MIGRATION_INIT_FAILED', 1);
+      expect(bootstrap.stderr).toContain('cannot record the migrations as applied');
+      expect(bootstrap.stderr).toContain('read-only transaction');
     } finally {
       await scratch.close();
     }

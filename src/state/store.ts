@@ -186,7 +186,7 @@ export interface MarkedMigration {
  * from the one before), and the last one's version; creates the tables if
  * need be. One transaction: all are marked or none.
  */
-export async function bootstrap(target: StoreTarget, marked: MarkedMigration[], fromVersion: bigint | null): Promise<void> {
+export async function bootstrap(target: StoreTarget, marked: MarkedMigration[], fromVersion: bigint | null, operation = 'bootstrap the migration state'): Promise<void> {
   const { tables } = target;
   const rows = marked.map((m, i) => insertHistorySql(tables, {
     version: m.version, name: m.name, direction: 'bootstrap', fromVersion: i ? marked[i - 1].version : fromVersion, toVersion: m.version,
@@ -194,5 +194,12 @@ export async function bootstrap(target: StoreTarget, marked: MarkedMigration[], 
   }));
   const version = marked.at(-1)?.version ?? null;
   const tablesSql = [createVersionTableSql(tables), createHistoryTableSql(tables)];
-  await target.client.query(inTransaction([...tablesSql, setVersionSql(tables, version, false), ...rows]));
+  try {
+    await target.client.query(inTransaction([...tablesSql, setVersionSql(tables, version, false), ...rows]));
+  } catch (err) {
+    await rollBack(target);
+    throw new TidemarkError('MIGRATION_INIT_FAILED', 'cannot record the migrations as applied', {
+      operation, cause: describePgError(err), hint: 'nothing was recorded; the database user needs CREATE on the schema and write access to the migration tables',
+    }, { cause: err });
+  }
 }
