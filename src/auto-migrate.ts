@@ -1,4 +1,4 @@
-import { isFalse, loadSettings, readEnvironment, type ConfigInput } from './config.js';
+import { isFalse, settingsFrom, readEnvironment, type ConfigInput } from './config.js';
 import { migrate, type MigrateOptions } from './commands/migrate.js';
 import { inlineMigrations, type InlineMigration } from './source/index.js';
 import type { RunReport } from './runner/run.js';
@@ -20,7 +20,7 @@ export async function autoMigrate(options: AutoMigrateOptions = {}): Promise<Aut
   const variable = `${(options.envPrefix ?? 'TIDEMARK').replace(/_+$/, '')}_DB_AUTO_MIGRATE`;
   const env = readEnvironment(options);
   if (isFalse(env[variable])) return { skipped: true, reason: `${variable}=${env[variable]}` };
-  const settings = loadSettings({ ...options, env });
+  const settings = settingsFrom({ ...options, requireDatabase: true }, env);
   const source = options.migrations ? inlineMigrations(options.migrations) : undefined;
   const report = await migrate(settings, { source, onEvent: options.onEvent, allowOutOfOrder: options.allowOutOfOrder, ignoreChecksums: options.ignoreChecksums, signal: options.signal });
   return { skipped: false, ...report };

@@ -4,6 +4,7 @@ import { parse as parseDotenv } from 'dotenv';
 import { TidemarkError } from './errors.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS, parseDatabaseUrl, type DatabaseTarget } from './connection-string.js';
 import { readEmbeddedUrl } from './devdb/state.js';
+import { toolHostFromEnv, type ToolHost } from './pgtools/exec.js';
 
 /** What a caller may pass; the CLI fills it from flags, the API from options. */
 export interface ConfigInput {
@@ -27,6 +28,13 @@ export interface ConfigInput {
   /** PostgreSQL's lock_timeout and statement_timeout in each backfill batch. */
   backfillLockTimeout?: string | number;
   backfillStatementTimeout?: string | number;
+  /** The backup directory (BACKUP_DIR, default ./backups). */
+  backupDir?: string;
+  /**
+   * Whether a database must be configured (default true). The commands that
+   * only read the backup or migrations directory pass false.
+   */
+  requireDatabase?: boolean;
 }
 
 export interface TableName {
@@ -35,17 +43,41 @@ export interface TableName {
   table: string;
 }
 
-/** Validated settings: everything the core needs, nothing it must re-check. */
+/**
+ * Validated settings: everything the core needs, nothing it must re-check.
+ * Every command and the API take their configuration from here, so that one
+ * rule (flag > environment > `.env` > default) decides everywhere.
+ */
 export interface Settings {
   cwd: string;
+  /** The environment as read: the process environment over the dotenv file. */
   env: Record<string, string | undefined>;
+  /** The configured database, or the embedded one (--embedded, TIDEMARK_EMBEDDED). */
   database: DatabaseTarget;
-  migrationsDir: string;
-  migrationsTable: TableName;
+  migrations: MigrationSettings;
   lockTimeoutMs: number;
   /** How often a running migration that waits for a lock says so (TIDEMARK_LOCK_REPORT_INTERVAL); 0 never. */
   lockReportIntervalMs: number;
+  backup: BackupDirSettings;
   chores: ChoreSettings;
+}
+
+/** Settings loaded with `requireDatabase: false`: the database only when one is configured. */
+export type SettingsWithoutDatabase = Omit<Settings, 'database'> & { database?: DatabaseTarget };
+
+export interface MigrationSettings {
+  /** Absolute migrations directory. */
+  dir: string;
+  table: TableName;
+}
+
+export interface BackupDirSettings {
+  /** Absolute backup directory. */
+  dir: string;
+  /** Whether BACKUP_DIR was set (then it must exist: an unmounted volume must not silently become a new folder). */
+  dirConfigured: boolean;
+  /** Where pg_dump, pg_restore and psql run. */
+  host: ToolHost;
 }
 
 /** What the database chores (db:check, backfill) read from the configuration. */
@@ -86,15 +118,41 @@ export function readEnvironment(input: Pick<ConfigInput, 'cwd' | 'env' | 'envFil
   return { ...parsed, ...env };
 }
 
-export function loadSettings(input: ConfigInput = {}): Settings {
+/** Reads the environment (and `.env`) once, then the settings from it. */
+export function loadSettings(input: ConfigInput & { requireDatabase?: true }): Settings;
+export function loadSettings(input: ConfigInput): SettingsWithoutDatabase;
+export function loadSettings(input?: ConfigInput): Settings;
+export function loadSettings(input: ConfigInput = {}): SettingsWithoutDatabase {
   const cwd = path.resolve(input.cwd ?? process.cwd());
-  const env = readEnvironment({ ...input, cwd });
-  const database = parseDatabaseUrl(resolveDatabaseUrl(input, env, cwd), { connectTimeoutMs: connectTimeoutFrom(env) });
-  const migrationsDir = path.resolve(cwd, input.migrationsDir ?? env.MIGRATIONS_DIR ?? 'migrations');
-  const migrationsTable = resolveTable(input.migrationsTable ?? env.MIGRATIONS_TABLE, database);
-  const lockTimeoutMs = parseDuration(input.lockTimeout ?? env.TIDEMARK_LOCK_TIMEOUT, DEFAULT_LOCK_TIMEOUT_MS, '--lock-timeout');
-  const lockReportIntervalMs = parseDuration(env.TIDEMARK_LOCK_REPORT_INTERVAL, DEFAULT_LOCK_REPORT_INTERVAL_MS, 'TIDEMARK_LOCK_REPORT_INTERVAL');
-  return { cwd, env, database, migrationsDir, migrationsTable, lockTimeoutMs, lockReportIntervalMs, chores: loadChoreSettings(input, env, cwd) };
+  return settingsFrom({ ...input, cwd }, readEnvironment({ ...input, cwd }));
+}
+
+/** The settings from an environment already read (the dotenv file is not read again). */
+export function settingsFrom(input: ConfigInput & { requireDatabase?: true }, env: Record<string, string | undefined>): Settings;
+export function settingsFrom(input: ConfigInput, env: Record<string, string | undefined>): SettingsWithoutDatabase;
+export function settingsFrom(input: ConfigInput, env: Record<string, string | undefined>): SettingsWithoutDatabase {
+  const cwd = path.resolve(input.cwd ?? process.cwd());
+  const url = resolveDatabaseUrl(input, env, cwd);
+  const database = url === undefined ? undefined : parseDatabaseUrl(url, { connectTimeoutMs: connectTimeoutFrom(env) });
+  return {
+    cwd,
+    env,
+    database,
+    migrations: {
+      dir: path.resolve(cwd, input.migrationsDir ?? env.MIGRATIONS_DIR ?? 'migrations'),
+      table: resolveTable(input.migrationsTable ?? env.MIGRATIONS_TABLE, database),
+    },
+    lockTimeoutMs: parseDuration(input.lockTimeout ?? env.TIDEMARK_LOCK_TIMEOUT, DEFAULT_LOCK_TIMEOUT_MS, '--lock-timeout'),
+    lockReportIntervalMs: parseDuration(env.TIDEMARK_LOCK_REPORT_INTERVAL, DEFAULT_LOCK_REPORT_INTERVAL_MS, 'TIDEMARK_LOCK_REPORT_INTERVAL'),
+    backup: loadBackupDirSettings(input, env, cwd),
+    chores: loadChoreSettings(input, env, cwd),
+  };
+}
+
+function loadBackupDirSettings(input: ConfigInput, env: Record<string, string | undefined>, cwd: string): BackupDirSettings {
+  const configured = input.backupDir ?? env.BACKUP_DIR;
+  if (env.PG_BIN_DIR && !existsSync(env.PG_BIN_DIR)) throw configError('read PG_BIN_DIR', `${env.PG_BIN_DIR} does not exist`);
+  return { dir: path.resolve(cwd, configured || 'backups'), dirConfigured: !!configured, host: toolHostFromEnv(env) };
 }
 
 function loadChoreSettings(input: ConfigInput, env: Record<string, string | undefined>, cwd: string): ChoreSettings {
@@ -132,19 +190,24 @@ export function parseServerVersion(text: string, label: string): ServerVersion {
   return { text: text.trim(), num };
 }
 
-function resolveDatabaseUrl(input: ConfigInput, env: Record<string, string | undefined>, cwd: string): string {
+/**
+ * The database URL: --database-url (API: databaseUrl), then --embedded, then
+ * the environment (TIDEMARK_EMBEDDED, then DATABASE_URL). Undefined only when
+ * none is configured and the caller does not require one.
+ */
+function resolveDatabaseUrl(input: ConfigInput, env: Record<string, string | undefined>, cwd: string): string | undefined {
   if (input.databaseUrl) return input.databaseUrl;
   if (input.embedded || isTrue(env.TIDEMARK_EMBEDDED)) {
     const url = readEmbeddedUrl(cwd);
+    if (!url && input.requireDatabase === false) return undefined;
     if (!url) throw configError('read the embedded database settings', 'the embedded development database has not been created here', 'run `task db:start` (or `tidemark db:start`) first');
     return url;
   }
-  const url = env.DATABASE_URL;
-  if (!url || !url.trim()) {
-    throw configError('read DATABASE_URL', 'DATABASE_URL is not set (neither in the environment nor in .env)',
-      'set DATABASE_URL=postgres://user:password@host:5432/dbname, or use the embedded development database: `task db:start`, then pass --embedded (or set TIDEMARK_EMBEDDED=1)');
-  }
-  return url.trim();
+  const url = env.DATABASE_URL?.trim();
+  if (url) return url;
+  if (input.requireDatabase === false) return undefined;
+  throw configError('read DATABASE_URL', 'DATABASE_URL is not set (neither in the environment nor in .env)',
+    'set DATABASE_URL=postgres://user:password@host:5432/dbname, or use the embedded development database: `task db:start`, then pass --embedded (or set TIDEMARK_EMBEDDED=1)');
 }
 
 /**
@@ -153,9 +216,9 @@ function resolveDatabaseUrl(input: ConfigInput, env: Record<string, string | und
  * is honoured the way golang-migrate reads it (split on the dot only when
  * `x-migrations-table-quoted` is set and the parts are quoted).
  */
-function resolveTable(configured: string | undefined, database: DatabaseTarget): TableName {
+function resolveTable(configured: string | undefined, database: DatabaseTarget | undefined): TableName {
   if (configured) return splitTableName(configured, true);
-  if (database.migrationsTable) return splitTableName(database.migrationsTable, database.migrationsTableQuoted ?? false);
+  if (database?.migrationsTable) return splitTableName(database.migrationsTable, database.migrationsTableQuoted ?? false);
   return { table: 'schema_migrations' };
 }
 

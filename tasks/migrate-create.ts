@@ -1,7 +1,6 @@
 import path from 'node:path';
 import { createMigration } from '../src/commands/create.js';
-import { readEnvironment } from '../src/config.js';
-import { command, out, parse, run, usageError } from './lib/cli.js';
+import { command, out, parse, run, settingsWithoutDatabase, usageError } from './lib/cli.js';
 
 const cli = command('migrate:create', 'migrate:create NAME [--timestamp]', 'Create NNNNNN_name.up.sql and .down.sql in the migrations directory.')
   .option('--dir <dir>', 'migrations directory (MIGRATIONS_DIR, default ./migrations)')
@@ -10,8 +9,7 @@ const cli = command('migrate:create', 'migrate:create NAME [--timestamp]', 'Crea
 void run(async () => {
   const { args, options } = parse(cli);
   if (args.length !== 1) throw usageError('read the command line', args.length ? 'give the name as one argument (quote it, or use _)' : 'no migration name given', 'task migrate:create -- add_users');
-  const env = readEnvironment({ envFile: options.envFile });
-  const dir = path.resolve(String(options.dir ?? env.MIGRATIONS_DIR ?? 'migrations'));
+  const { dir } = settingsWithoutDatabase(options).migrations;
   const created = await createMigration(args[0], { dir, timestamp: !!options.timestamp });
   if (options.json) out.json(created);
   else {

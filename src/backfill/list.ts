@@ -36,7 +36,7 @@ async function readLastRuns(settings: Settings): Promise<Map<string, RunRecord>>
   const client = await connectClient(settings, 'list backfills');
   try {
     const { rows } = await client.query({ text: 'SELECT current_schema()', rowMode: 'array' });
-    const schema = settings.migrationsTable.schema ?? rows[0][0];
+    const schema = settings.migrations.table.schema ?? rows[0][0];
     const tables = schema ? backfillTables(schema) : undefined;
     if (!tables || !(await backfillTablesExist(client, tables))) return new Map();
     const runs = await lastRuns(client, tables);

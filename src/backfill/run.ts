@@ -54,7 +54,7 @@ function usage(cause: string): TidemarkError {
 
 async function storeSchema(client: pg.ClientBase, settings: Settings): Promise<string> {
   const { rows } = await client.query({ text: 'SELECT current_schema()', rowMode: 'array' });
-  const schema = settings.migrationsTable.schema ?? rows[0][0];
+  const schema = settings.migrations.table.schema ?? rows[0][0];
   if (!schema) throw new TidemarkError('BACKFILL_FAILED', 'no schema for the backfill tables', { operation: 'resolve the backfill tables', cause: 'current_schema() is empty: search_path names no existing schema', hint: 'fix search_path, or name the schema: MIGRATIONS_TABLE=schema.schema_migrations' });
   return schema;
 }

@@ -21,10 +21,10 @@ export interface ReadResult {
  * the archive on stdin.
  */
 export async function pgRestoreRead(settings: BackupSettings, args: string[], file: string, operation: string): Promise<ReadResult> {
-  const tool = await chooseClient('pg_restore', settings.database, settings.host, settings.env, operation);
-  const local = settings.host.kind === 'local';
+  const tool = await chooseClient('pg_restore', settings.database, settings.backup.host, settings.env, operation);
+  const local = settings.backup.host.kind === 'local';
   const cmd = settings.database && !local
-    ? await prepareTool('pg_restore', args, settings.database, settings.host)
+    ? await prepareTool('pg_restore', args, settings.database, settings.backup.host)
     : { file: tool.path ?? 'pg_restore', args: [...args, file], env: { ...process.env }, cleanup: async () => undefined };
   const spawned = spawnTool(cmd, [local ? 'ignore' : 'pipe', 'pipe', 'pipe']);
   let stdout = '';

@@ -55,9 +55,9 @@ export async function checksumOfBackup(target: string): Promise<string> {
 
 /** A path as given, or a file name inside BACKUP_DIR. */
 export async function resolveBackupFile(settings: BackupSettings, file: string, operation: string): Promise<string> {
-  const candidates = [path.resolve(settings.cwd, file), path.join(settings.dir, file)];
+  const candidates = [path.resolve(settings.cwd, file), path.join(settings.backup.dir, file)];
   for (const candidate of candidates) if (await stat(candidate).catch(() => undefined)) return candidate;
-  throw new TidemarkError('BACKUP_NOT_FOUND', 'no such backup', { operation, cause: `${file} does not exist (looked in ${settings.cwd} and ${settings.dir})`, hint: 'see `task backup:list`' });
+  throw new TidemarkError('BACKUP_NOT_FOUND', 'no such backup', { operation, cause: `${file} does not exist (looked in ${settings.cwd} and ${settings.backup.dir})`, hint: 'see `task backup:list`' });
 }
 
 /** The first bytes of a plain SQL dump (decompressed), as latin1 text: where pg_dump writes its settings. */

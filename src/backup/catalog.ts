@@ -42,24 +42,24 @@ export interface BackupListEntry {
 const PSEUDO_FILESYSTEMS = new Set([0x9fa0, 0x62656572, 0x1cd1, 0x64626720, 0x27e0eb, 0x63677270, 0x73636673, 0x74726163, 0xcafe4a11]);
 
 function dirInvalid(settings: BackupSettings, operation: string, cause: string): TidemarkError {
-  return new TidemarkError('BACKUP_DIR_INVALID', 'unusable backup directory', { operation: `${operation} in ${settings.dir}`, cause, hint: 'check BACKUP_DIR (or --backup-dir)' });
+  return new TidemarkError('BACKUP_DIR_INVALID', 'unusable backup directory', { operation: `${operation} in ${settings.backup.dir}`, cause, hint: 'check BACKUP_DIR (or --backup-dir)' });
 }
 
 const unreadable = (err: NodeJS.ErrnoException) => `cannot be read (${err.code ?? err.message})`;
 
 async function readableDir(settings: BackupSettings, operation: string): Promise<void> {
-  const info = await stat(settings.dir).catch(() => undefined);
+  const info = await stat(settings.backup.dir).catch(() => undefined);
   if (!info?.isDirectory()) throw dirInvalid(settings, operation, info ? 'not a directory' : 'the directory does not exist');
-  const fs = await statfs(settings.dir).catch(() => undefined);
+  const fs = await statfs(settings.backup.dir).catch(() => undefined);
   if (fs && PSEUDO_FILESYSTEMS.has(Number(fs.type))) throw dirInvalid(settings, operation, 'a kernel filesystem (such as /proc or /sys), not a place for backups');
-  await access(settings.dir, constants.R_OK | constants.X_OK).catch((err: NodeJS.ErrnoException) => {
+  await access(settings.backup.dir, constants.R_OK | constants.X_OK).catch((err: NodeJS.ErrnoException) => {
     throw dirInvalid(settings, operation, unreadable(err));
   });
 }
 
 async function scan(settings: BackupSettings, operation: string): Promise<DirectoryEntry[]> {
   await readableDir(settings, operation);
-  return scanBackupDir(settings.dir).catch((err: NodeJS.ErrnoException) => {
+  return scanBackupDir(settings.backup.dir).catch((err: NodeJS.ErrnoException) => {
     throw dirInvalid(settings, operation, unreadable(err));
   });
 }
@@ -91,7 +91,7 @@ async function describeEntry(dir: string, entry: DirectoryEntry, now: Date): Pro
 /** `backup:list`: every file in BACKUP_DIR that looks like a backup, oldest first, with what is wrong with it. */
 export async function listBackups(settings: BackupSettings, now = new Date()): Promise<BackupListEntry[]> {
   const entries = await scan(settings, 'list backups');
-  return Promise.all(entries.map((entry) => describeEntry(settings.dir, entry, now)));
+  return Promise.all(entries.map((entry) => describeEntry(settings.backup.dir, entry, now)));
 }
 
 export interface PruneResult {
@@ -124,8 +124,8 @@ export async function pruneBackups(settings: BackupSettings, policy: RetentionPo
   }
   if (!options.dryRun) {
     for (const file of result.deleted) {
-      await rm(path.join(settings.dir, file), { recursive: true, force: true });
-      await rm(path.join(settings.dir, manifestName(file)), { force: true });
+      await rm(path.join(settings.backup.dir, file), { recursive: true, force: true });
+      await rm(path.join(settings.backup.dir, manifestName(file)), { force: true });
     }
   }
   result.kept.sort((a, b) => a.file.localeCompare(b.file));
@@ -161,7 +161,7 @@ export async function checkBackups(settings: BackupSettings, maxAgeMs: number, n
   const skipped = passedOver.length ? `; passed over: ${passedOver.map((p) => `${p.file} (${p.problem})`).join(', ')}` : '';
   if (!newest) {
     throw new TidemarkError('BACKUP_STALE', 'no verified backup', {
-      operation, cause: `no verified backup${database ? ` of ${database}` : ''} in ${settings.dir} that is there at its recorded size${skipped}`,
+      operation, cause: `no verified backup${database ? ` of ${database}` : ''} in ${settings.backup.dir} that is there at its recorded size${skipped}`,
       hint: 'run `task backup` (it verifies by default) or `task backup:verify --latest`', data: { passedOver },
     });
   }

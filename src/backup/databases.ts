@@ -52,7 +52,7 @@ export interface ServerDatabases {
 }
 
 export async function lookUpDatabase(settings: BackupSettings, target: DatabaseTarget, name: string, operation: string): Promise<ServerDatabases> {
-  const [[exists, templateEncoding]] = await querySql(target, settings.host,
+  const [[exists, templateEncoding]] = await querySql(target, settings.backup.host,
     `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = ${literal(name)}), (SELECT pg_encoding_to_char(encoding) FROM pg_database WHERE datname = 'template0')`,
     undefined, operation).catch((err) => { throw databaseError(operation, err); });
   return { exists: exists === 't' || exists === 'true', templateEncoding };
@@ -71,13 +71,13 @@ export async function createDatabase(settings: BackupSettings, target: DatabaseT
     encoding.ctype && `LC_CTYPE ${literal(encoding.ctype)}`,
   ].filter(Boolean).join(' ');
   const operation = `create database ${name}`;
-  await querySql(target, settings.host, `CREATE DATABASE ${ident(name)} TEMPLATE template0 ${clauses}`, undefined, operation)
+  await querySql(target, settings.backup.host, `CREATE DATABASE ${ident(name)} TEMPLATE template0 ${clauses}`, undefined, operation)
     .catch((err) => { throw databaseError(operation, err, 'nothing was restored'); });
 }
 
 /** Our own temporary database: the sessions left in it (a dying pg_restore's) are ended with it (PostgreSQL 13+). */
 async function dropOnce(settings: BackupSettings, target: DatabaseTarget, name: string, force: boolean): Promise<void> {
-  await querySql(target, settings.host, `DROP DATABASE IF EXISTS ${ident(name)}${force ? ' WITH (FORCE)' : ''}`, undefined, `drop database ${name}`);
+  await querySql(target, settings.backup.host, `DROP DATABASE IF EXISTS ${ident(name)}${force ? ' WITH (FORCE)' : ''}`, undefined, `drop database ${name}`);
 }
 
 /** Worth another try: the server restarting or not yet accepting connections, or a session still leaving. */
@@ -126,7 +126,7 @@ export async function renameDatabase(settings: BackupSettings, target: DatabaseT
   let retried = false;
   for (let delay = 100; ; delay = Math.min(delay * 2, 1_000), retried = true) {
     try {
-      await querySql(target, settings.host, `ALTER DATABASE ${ident(from)} RENAME TO ${ident(to)}`, undefined, operation);
+      await querySql(target, settings.backup.host, `ALTER DATABASE ${ident(from)} RENAME TO ${ident(to)}`, undefined, operation);
       return;
     } catch (err) {
       // A retry after a lost answer finds the rename done: the copy has its name.
@@ -143,7 +143,7 @@ export async function renameDatabase(settings: BackupSettings, target: DatabaseT
 const isMissing = (err: unknown) => (isPgError(err) && err.code === '3D000') || /database .* does not exist/.test(describeCause(err));
 
 async function renamed(settings: BackupSettings, target: DatabaseTarget, from: string, to: string): Promise<boolean> {
-  const [[fromExists, toExists]] = await querySql(target, settings.host,
+  const [[fromExists, toExists]] = await querySql(target, settings.backup.host,
     `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = ${literal(from)}), EXISTS (SELECT 1 FROM pg_database WHERE datname = ${literal(to)})`, undefined, 'look for the renamed copy');
   return (fromExists === 'f' || fromExists === 'false') && (toExists === 't' || toExists === 'true');
 }
@@ -162,7 +162,7 @@ export async function endSessions(settings: BackupSettings, target: DatabaseTarg
   const operation = 'end the restore\'s sessions';
   const deadline = Date.now() + timeoutMs;
   for (let delay = 50; ; delay = Math.min(delay * 2, 500)) {
-    const rows = await querySql(target, settings.host,
+    const rows = await querySql(target, settings.backup.host,
       `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE ${where} AND pid <> pg_backend_pid()`, undefined, operation);
     if (!rows.length) return true;
     if (Date.now() + delay > deadline) return false;
@@ -178,7 +178,7 @@ export const sessionsNamed = (applicationName: string) => `application_name = ${
  * is left alone. Returns the names dropped.
  */
 export async function dropLeftovers(settings: BackupSettings, target: DatabaseTarget): Promise<string[]> {
-  const rows = await querySql(target, settings.host, `SELECT datname FROM pg_database WHERE datname LIKE 'tidemark\\_%'`, undefined, 'look for leftover temporary databases');
+  const rows = await querySql(target, settings.backup.host, `SELECT datname FROM pg_database WHERE datname LIKE 'tidemark\\_%'`, undefined, 'look for leftover temporary databases');
   const dropped: string[] = [];
   for (const [name] of rows) {
     if (!isLeftover(name)) continue;

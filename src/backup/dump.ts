@@ -69,13 +69,13 @@ export function validateBackupOptions(options: BackupOptions, client?: ChosenCli
 
 /** BACKUP_DIR must exist when set explicitly (an unmounted volume must not become a new folder); the default is created. */
 export async function prepareBackupDir(settings: BackupSettings): Promise<void> {
-  const invalid = (cause: string) => new TidemarkError('BACKUP_DIR_INVALID', 'unusable backup directory', { operation: `use BACKUP_DIR ${settings.dir}`, cause, hint: 'create it (mode 0700) or point BACKUP_DIR elsewhere' });
-  const info = await stat(settings.dir).catch(() => undefined);
+  const invalid = (cause: string) => new TidemarkError('BACKUP_DIR_INVALID', 'unusable backup directory', { operation: `use BACKUP_DIR ${settings.backup.dir}`, cause, hint: 'create it (mode 0700) or point BACKUP_DIR elsewhere' });
+  const info = await stat(settings.backup.dir).catch(() => undefined);
   if (!info) {
-    if (settings.dirConfigured) throw invalid('the directory does not exist');
-    await mkdir(settings.dir, { recursive: true, mode: 0o700 });
+    if (settings.backup.dirConfigured) throw invalid('the directory does not exist');
+    await mkdir(settings.backup.dir, { recursive: true, mode: 0o700 });
   } else if (!info.isDirectory()) throw invalid('not a directory');
-  await access(settings.dir, constants.W_OK).catch(() => { throw invalid('not writable'); });
+  await access(settings.backup.dir, constants.W_OK).catch(() => { throw invalid('not writable'); });
 }
 
 
@@ -101,7 +101,7 @@ async function clearLeftovers(dir: string, database: string): Promise<void> {
 
 function dumpArgs(options: BackupOptions, settings: BackupSettings, database: string): string[] {
   const target = requireDatabase(settings, operation);
-  const args = [...connectionArgs(target, settings.host), '--no-password'];
+  const args = [...connectionArgs(target, settings.backup.host), '--no-password'];
   if (options.kind === 'schema') args.push('--schema-only');
   if (options.kind === 'data') args.push('--data-only');
   if (options.compress !== undefined) args.push(`--compress=${options.compress}`);
@@ -152,9 +152,9 @@ async function dumpCustom(run: DumpRun): Promise<Written> {
     await handle.close();
     throw err;
   };
-  const dumpCmd = await prepareTool('pg_dump', run.args, target, settings.host, pgDump.path).catch((err) => giveUp(err));
+  const dumpCmd = await prepareTool('pg_dump', run.args, target, settings.backup.host, pgDump.path).catch((err) => giveUp(err));
   const verifierCmd = options.verify === false ? undefined
-    : await prepareTool('pg_restore', ['--file=/dev/null'], target, settings.host, siblingTool(pgDump, 'pg_restore')).catch((err) => giveUp(err, dumpCmd));
+    : await prepareTool('pg_restore', ['--file=/dev/null'], target, settings.backup.host, siblingTool(pgDump, 'pg_restore')).catch((err) => giveUp(err, dumpCmd));
   const dump = spawnTool(dumpCmd, ['ignore', 'pipe', 'pipe']);
   const verifier = verifierCmd && spawnTool(verifierCmd, ['pipe', 'ignore', 'pipe']);
   verifier?.child.stdin!.on('error', () => undefined);
@@ -190,12 +190,12 @@ function withPrivateUmask(cmd: PreparedCommand): PreparedCommand {
 
 async function dumpDirectory(run: DumpRun): Promise<Written> {
   const { settings, target, pgDump, options, partial } = run;
-  if (settings.host.kind !== 'local') {
+  if (settings.backup.host.kind !== 'local') {
     throw new TidemarkError('INVALID_ARGUMENT', 'invalid backup options', {
-      operation, cause: `--format directory writes files where pg_dump runs, ${describeHost(settings.host)}; use the custom format with containers`,
+      operation, cause: `--format directory writes files where pg_dump runs, ${describeHost(settings.backup.host)}; use the custom format with containers`,
     });
   }
-  const dump = spawnTool(withPrivateUmask(await prepareTool('pg_dump', [...run.args, `--file=${partial}`], target, settings.host, pgDump.path)));
+  const dump = spawnTool(withPrivateUmask(await prepareTool('pg_dump', [...run.args, `--file=${partial}`], target, settings.backup.host, pgDump.path)));
   await superviseChildren([{ name: 'pg_dump', tool: dump }], dump.done, run.stop, died(target.password));
   const { sha256, files } = await sha256Directory(partial);
   // Whatever the umask did, the modes the manual promises hold before the archive gets its final name.
@@ -206,7 +206,7 @@ async function dumpDirectory(run: DumpRun): Promise<Written> {
   }
   let verifyError: string | undefined;
   if (options.verify !== false) {
-    const verify = spawnTool(await prepareTool('pg_restore', ['--file=/dev/null', partial], target, settings.host, siblingTool(pgDump, 'pg_restore')));
+    const verify = spawnTool(await prepareTool('pg_restore', ['--file=/dev/null', partial], target, settings.backup.host, siblingTool(pgDump, 'pg_restore')));
     const result = await superviseChildren([{ name: VERIFIER, tool: verify, exitIsVerdict: true }], verify.done, run.stop, died(target.password));
     if (result.code !== 0) verifyError = failure(VERIFIER, result, target.password);
   }
@@ -223,7 +223,7 @@ function describeBackup(run: DumpRun, fileName: string, facts: Awaited<ReturnTyp
     durationMs: finishedAt.getTime() - startedAt.getTime(), size: written.size, sha256: written.sha256, ...(written.files && { files: written.files }),
     ...(options.tag && { tag: options.tag }), pinned: isPinningTag(options.tag), schemaVersion: facts.schemaVersion,
     ...(!written.verifyError && options.verify !== false && { verified: { at: finishedAt.toISOString(), method: 'full-read' as const } }),
-    ranOn: describeHost(settings.host), encoding: facts.encoding, collate: facts.collate, ctype: facts.ctype,
+    ranOn: describeHost(settings.backup.host), encoding: facts.encoding, collate: facts.collate, ctype: facts.ctype,
   };
 }
 
@@ -233,26 +233,26 @@ interface Leftover { path?: string }
 async function backupLocked(
   settings: BackupSettings, target: DatabaseTarget, options: BackupOptions, stop: AbortSignal, leftover: Leftover,
 ): Promise<BackupResult> {
-  await clearLeftovers(settings.dir, target.database);
-  const facts = await untilAborted(readServerFacts(target, settings.host, settings.migrationsTable).catch(asBackupFailure), stop);
-  const pgDump = await untilAborted(chooseClient('pg_dump', target, settings.host, settings.env, operation, facts.major), stop);
+  await clearLeftovers(settings.backup.dir, target.database);
+  const facts = await untilAborted(readServerFacts(target, settings.backup.host, settings.migrations.table).catch(asBackupFailure), stop);
+  const pgDump = await untilAborted(chooseClient('pg_dump', target, settings.backup.host, settings.env, operation, facts.major), stop);
   validateBackupOptions(options, pgDump);
   const startedAt = (options.now ?? (() => new Date()))();
   const nameFor = (attempt: number) => backupFileName(target.database, startedAt, options.kind ?? 'full', options.format ?? 'custom', attempt);
-  const fileName = await freeName(settings.dir, nameFor);
-  const partial = path.join(settings.dir, partialName(fileName));
+  const fileName = await freeName(settings.backup.dir, nameFor);
+  const partial = path.join(settings.backup.dir, partialName(fileName));
   leftover.path = partial;
   const run: DumpRun = { settings, target, pgDump, args: dumpArgs(options, settings, target.database), partial, options, stop };
   const written = options.format === 'directory' ? await dumpDirectory(run) : await dumpCustom(run);
   if (stop.aborted) throw new Error('stopped before the rename');
-  const finalPath = path.join(settings.dir, fileName);
+  const finalPath = path.join(settings.backup.dir, fileName);
   await rename(partial, finalPath);
   leftover.path = finalPath;
-  await sync(settings.dir);
+  await sync(settings.backup.dir);
   // The last moment to stop (the dump under its final name is removed): once its manifest is written, the backup is finished, not abandoned.
   if (stop.aborted) throw new Error('stopped before the manifest');
   const manifest = describeBackup(run, fileName, facts, startedAt, written);
-  await writeManifest(settings.dir, manifest);
+  await writeManifest(settings.backup.dir, manifest);
   leftover.path = undefined;
   return { path: finalPath, manifest, verified: !!manifest.verified, verifyError: written.verifyError };
 }
@@ -279,12 +279,12 @@ export async function backup(settings: BackupSettings, options: BackupOptions = 
   let lock: BackupLock | undefined;
   const leftover: Leftover = {};
   try {
-    lock = await acquireBackupLock(target, settings.host, settings.dir, operation, options.signal);
+    lock = await acquireBackupLock(target, settings.backup.host, settings.backup.dir, operation, options.signal);
     stop = AbortSignal.any([lock.lost, ...(options.signal ? [options.signal] : [])]);
     return await backupLocked(settings, target, options, stop, leftover);
   } catch (err) {
     if (stop.aborted) throw stopError(stop);
-    throw backupDirError(err, settings.dir, operation);
+    throw backupDirError(err, settings.backup.dir, operation);
   } finally {
     if (leftover.path) await rm(leftover.path, { recursive: true, force: true });
     await lock?.release();

@@ -43,7 +43,7 @@ export function restoreError(operation: string, cause: string, hint?: string): T
  */
 export async function checkPlainScript(settings: BackupSettings, file: string, type: 'sql' | 'sql.gz', operation: string): Promise<void> {
   const target = requireDatabase(settings, operation);
-  const psql = await chooseClient('psql', target, settings.host, settings.env, operation);
+  const psql = await chooseClient('psql', target, settings.backup.host, settings.env, operation);
   if (!psqlKnowsRestrict(psql.version)) {
     throw restoreError(operation, `psql ${psql.version} cannot be kept from running the file's meta-commands (\\!, \\o |…, \\copy … program): that needs psql 13.22, 14.19, 15.14, 16.10, 17.6 or newer; nothing was changed`,
       'install newer PostgreSQL client tools (or set PG_BIN_DIR to them), or restore the file with psql yourself after reading it');
@@ -81,10 +81,10 @@ const ERROR_LINE = /(pg_restore: error:|: ERROR: |FATAL: |errors ignored on rest
 export async function runRestoreTool(settings: BackupSettings, file: string, type: ArchiveType, database: string, options: RunOptions, operation: string, signal?: AbortSignal): Promise<'completed' | 'stopped'> {
   const base = requireDatabase(settings, operation);
   const target: DatabaseTarget = { ...base, client: { ...base.client, application_name: options.applicationName } };
-  const { tool, args, stdin } = toolArgs(type, database, options, target, settings.host, file);
-  const client = await chooseClient(tool, target, settings.host, settings.env, operation);
+  const { tool, args, stdin } = toolArgs(type, database, options, target, settings.backup.host, file);
+  const client = await chooseClient(tool, target, settings.backup.host, settings.env, operation);
   if (signal?.aborted) return 'stopped';
-  const spawned = spawnTool(await prepareTool(tool, args, target, settings.host, client.path), [stdin ? 'pipe' : 'ignore', 'ignore', 'pipe']);
+  const spawned = spawnTool(await prepareTool(tool, args, target, settings.backup.host, client.path), [stdin ? 'pipe' : 'ignore', 'ignore', 'pipe']);
   const stop = () => spawned.child.kill('SIGTERM');
   signal?.addEventListener('abort', stop, { once: true });
   const feeding = stdin ? pipeline(stdin(), spawned.child.stdin!).catch(() => undefined) : Promise.resolve();

@@ -88,7 +88,7 @@ interface Prepared {
 async function restoreOver(settings: BackupSettings, p: Prepared, options: RestoreOptions): Promise<RestoreResult> {
   const started = Date.now();
   await checkIntegrity(settings, p.file, p.type, p.manifest, operation);
-  const facts = await readServerFacts(p.target, settings.host, settings.migrationsTable);
+  const facts = await readServerFacts(p.target, settings.backup.host, settings.migrations.table);
   const warnings = newerDumpWarning(p.manifest?.pgDumpVersion ?? (await dumpVersionOf(settings, p.file, p.type)), facts);
   if (options.signal?.aborted) throw interrupted(options, 'nothing was changed');
   const session = restoreSessionName();
@@ -123,7 +123,7 @@ async function restoreAsNew(settings: BackupSettings, p: Prepared, name: string,
   const integrity = checkIntegrity(settings, p.file, p.type, p.manifest, operation).then(() => undefined, (err: unknown) => err);
   if (!alongside && (await integrity)) throw await integrity;
   const [facts, found] = await Promise.all([
-    readServerFacts(p.target, settings.host, settings.migrationsTable),
+    readServerFacts(p.target, settings.backup.host, settings.migrations.table),
     lookUpDatabase(settings, p.target, name, operation),
   ]).catch(async (err) => {
     const damaged = await integrity;
@@ -156,7 +156,7 @@ export async function restore(settings: BackupSettings, fileArg: string, options
   const file = await resolveBackupFile(settings, fileArg, operation);
   const type = await detectArchive(file).catch(() => undefined);
   if (!type) throw restoreError(operation, `${fileArg} is not a PostgreSQL dump (custom, directory or tar archive, .sql or .sql.gz)`, 'nothing was changed');
-  validate(options, type, settings.host);
+  validate(options, type, settings.backup.host);
   if (!options.newDatabase && !options.yes) {
     throw new TidemarkError('CONFIRMATION_REQUIRED', 'restoring over a database needs confirmation', {
       operation, cause: `this writes into ${target.database} (${target.redacted})`, hint: 'pass --yes (or answer the prompt on a terminal), or restore into a new database with --new NAME',

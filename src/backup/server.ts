@@ -1,5 +1,6 @@
 import { closeConnection } from '../connection-close.js';
 import pg from 'pg';
+import type { TableName } from '../config.js';
 import type { DatabaseTarget } from '../connection-string.js';
 import { maskSecrets } from '../connection-string.js';
 import { TidemarkError } from '../errors.js';
@@ -52,8 +53,9 @@ export interface ServerFacts {
   ctype: string;
 }
 
-export async function readServerFacts(target: DatabaseTarget, host: ToolHost, migrationsTable: string): Promise<ServerFacts> {
-  const quoted = migrationsTable.split('.').map((p) => pg.escapeIdentifier(p.replace(/^"|"$/g, ''))).join('.');
+/** The table without a schema is found through search_path, as the migrations found it in current_schema(). */
+export async function readServerFacts(target: DatabaseTarget, host: ToolHost, migrationsTable: TableName): Promise<ServerFacts> {
+  const quoted = [migrationsTable.schema, migrationsTable.table].filter((p) => p !== undefined).map((p) => pg.escapeIdentifier(p)).join('.');
   const [[num, version, exists, encoding, collate, ctype]] = await querySql(target, host,
     `SELECT current_setting('server_version_num'), current_setting('server_version'), to_regclass(${pg.escapeLiteral(quoted)}) IS NOT NULL,
        pg_encoding_to_char(encoding), datcollate, datctype FROM pg_database WHERE datname = current_database()`, undefined, 'read the server version');

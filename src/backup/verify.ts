@@ -64,12 +64,12 @@ export interface RestoreTestResult {
 
 /** Every table of the copy read in full (each row cast to text): bytes the server cannot hold, or a damaged value, fail here. */
 async function readEveryTable(settings: BackupSettings, target: DatabaseTarget, database: string, operation: string): Promise<{ tables: string[]; rows: number }> {
-  const tables = (await querySql(target, settings.host,
+  const tables = (await querySql(target, settings.backup.host,
     `SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname), n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
      WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%' ORDER BY 1`, database, operation));
   let rows = 0;
   for (const [quoted, name] of tables) {
-    const [[count]] = await querySql(target, settings.host, `SELECT count(*), sum(length(t::text)) FROM ${quoted} t`, database, operation).catch((err: unknown) => {
+    const [[count]] = await querySql(target, settings.backup.host, `SELECT count(*), sum(length(t::text)) FROM ${quoted} t`, database, operation).catch((err: unknown) => {
       throw verifyError(operation, `reading ${name} back from the test restore failed: ${describeCause(err)}`);
     });
     rows += Number(count);
@@ -80,7 +80,7 @@ async function readEveryTable(settings: BackupSettings, target: DatabaseTarget, 
 async function restoreTest(settings: BackupSettings, file: string, type: ArchiveType, manifest: BackupManifest | undefined, warnings: string[], operation: string, signal?: AbortSignal): Promise<RestoreTestResult> {
   const target = requireDatabase(settings, operation);
   if (isPlain(type)) await checkPlainScript(settings, file, type, operation);
-  const [facts, found] = await Promise.all([readServerFacts(target, settings.host, settings.migrationsTable), lookUpDatabase(settings, target, 'template0', operation)]);
+  const [facts, found] = await Promise.all([readServerFacts(target, settings.backup.host, settings.migrations.table), lookUpDatabase(settings, target, 'template0', operation)]);
   await dropLeftovers(settings, target).catch(() => []);
   const encoding = await encodingForCopy(settings, file, type, manifest, found.templateEncoding, warnings);
   const plan: CopyPlan = { settings, target, file, type, operation, serverMajor: facts.major, encoding, signal, run: { noOwner: true } };
@@ -124,8 +124,8 @@ export async function verifyBackup(settings: BackupSettings, fileArg: string | {
 }
 
 async function latestBackup(settings: BackupSettings, operation: string): Promise<string> {
-  const entries = (await scanBackupDir(settings.dir).catch(() => [])).filter((e) => e.manifest && !e.missing && (!settings.database || e.manifest.database === settings.database.database));
+  const entries = (await scanBackupDir(settings.backup.dir).catch(() => [])).filter((e) => e.manifest && !e.missing && (!settings.database || e.manifest.database === settings.database.database));
   const latest = entries.at(-1);
-  if (!latest) throw new TidemarkError('BACKUP_NOT_FOUND', 'no backup to verify', { operation, cause: `no backup written by tidemark in ${settings.dir}`, hint: 'run `task backup` first' });
-  return path.join(settings.dir, latest.fileName);
+  if (!latest) throw new TidemarkError('BACKUP_NOT_FOUND', 'no backup to verify', { operation, cause: `no backup written by tidemark in ${settings.backup.dir}`, hint: 'run `task backup` first' });
+  return path.join(settings.backup.dir, latest.fileName);
 }

@@ -57,8 +57,8 @@ export async function databaseStats(settings: Settings, options: { limit?: numbe
       rowMode: 'array',
     });
     const [currentSchema, databaseBytes, tableCount] = rows[0];
-    const schema = settings.migrationsTable.schema ?? currentSchema;
-    const state = schema ? await readVersionState(client, stateTables(schema, settings.migrationsTable.table)) : { version: null, dirty: false };
+    const schema = settings.migrations.table.schema ?? currentSchema;
+    const state = schema ? await readVersionState(client, stateTables(schema, settings.migrations.table.table)) : { version: null, dirty: false };
     return {
       database: settings.database.redacted,
       databaseBytes: Number(databaseBytes),

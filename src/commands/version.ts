@@ -16,8 +16,8 @@ export async function migrateVersion(settings: Settings): Promise<VersionResult>
   const client = await connectClient(settings, operation);
   try {
     const { rows } = await client.query({ text: 'SELECT current_schema()', rowMode: 'array' });
-    const schema = settings.migrationsTable.schema ?? rows[0][0];
-    const state = await readVersionState(client, stateTables(schema, settings.migrationsTable.table));
+    const schema = settings.migrations.table.schema ?? rows[0][0];
+    const state = await readVersionState(client, stateTables(schema, settings.migrations.table.table));
     return { version: state.version, dirty: state.dirty };
   } catch (err) {
     if (err instanceof TidemarkError) throw err;

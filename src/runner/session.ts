@@ -38,7 +38,7 @@ export async function connectClient(settings: Settings, operation: string): Prom
 async function resolveTables(client: pg.Client, settings: Settings): Promise<{ tables: StateTables; database: string }> {
   const { rows } = await client.query({ text: 'SELECT current_database(), current_schema()', rowMode: 'array' });
   const [database, currentSchema] = rows[0] as [string, string | null];
-  const schema = settings.migrationsTable.schema ?? currentSchema;
+  const schema = settings.migrations.table.schema ?? currentSchema;
   if (!schema) {
     throw new TidemarkError('MIGRATION_INIT_FAILED', 'no schema for the migrations table', {
       operation: 'resolve the migrations table',
@@ -46,7 +46,7 @@ async function resolveTables(client: pg.Client, settings: Settings): Promise<{ t
       hint: 'fix search_path, or name the schema: MIGRATIONS_TABLE=schema.schema_migrations',
     });
   }
-  return { tables: stateTables(schema, settings.migrationsTable.table), database };
+  return { tables: stateTables(schema, settings.migrations.table.table), database };
 }
 
 /** A connection attempt that an interrupt abandons: nothing has been changed yet. */
@@ -84,7 +84,7 @@ export async function withSession<T>(settings: Settings, options: SessionOptions
   const connecting = connectClient(settings, options.operation);
   let source: MigrationSet;
   try {
-    source = options.source ?? (await readMigrationDir(settings.migrationsDir));
+    source = options.source ?? (await readMigrationDir(settings.migrations.dir));
   } catch (err) {
     connecting.then((client) => client.end()).catch(() => undefined);
     throw err;

@@ -4,8 +4,8 @@
  * place, with the scripts themselves, that touches argv, the console and exit codes.
  */
 import cac, { type CAC } from 'cac';
-import { loadSettings, readEnvironment, type ConfigInput, type Settings } from '../../src/config.js';
-import { loadBackupSettings, type BackupSettings } from '../../src/backup/config.js';
+import { settingsFrom, readEnvironment, type ConfigInput, type Settings, type SettingsWithoutDatabase } from '../../src/config.js';
+import type { BackupSettings } from '../../src/backup/config.js';
 import { TidemarkError, formatError, isTidemarkError } from '../../src/errors.js';
 import { maskSecrets, urlSecrets } from '../../src/connection-string.js';
 import { closeConnectionsWithoutWaiting } from '../../src/connection-close.js';
@@ -114,20 +114,38 @@ export function splitOwnFlags(argv: string[], flags: string[], valued: string[])
   return { own, rest };
 }
 
-export function settings(options: Options, extra: ConfigInput = {}): Settings {
-  const input: ConfigInput = {
+/** What the flags of a command say, as the loader's input; `extra` adds a command's own. */
+function configInput(options: Options, extra: ConfigInput): ConfigInput {
+  return {
     envFile: options.envFile,
     migrationsDir: options.dir,
     migrationsTable: options.table,
     lockTimeout: options.lockTimeout,
     embedded: options.embedded,
+    backupDir: options.backupDir as string | undefined,
     ...extra,
   };
+}
+
+/**
+ * The settings of a command: the environment (and `.env`) read once, its
+ * DATABASE_URL's password remembered for masking before anything can fail.
+ */
+function loadFromFlags(input: ConfigInput): SettingsWithoutDatabase {
   const env = readEnvironment(input);
   rememberSecretsIn(env.DATABASE_URL);
-  const loaded = loadSettings({ ...input, env });
-  if (loaded.database.password) secrets.push(loaded.database.password);
+  const loaded = settingsFrom(input, env);
+  if (loaded.database?.password) secrets.push(loaded.database.password);
   return loaded;
+}
+
+export function settings(options: Options, extra: ConfigInput = {}): Settings {
+  return loadFromFlags({ ...configInput(options, extra), requireDatabase: true }) as Settings;
+}
+
+/** Settings for a command that may need no database (backup:list, migrate:create). */
+export function settingsWithoutDatabase(options: Options, extra: ConfigInput = {}): SettingsWithoutDatabase {
+  return loadFromFlags({ ...configInput(options, extra), requireDatabase: false });
 }
 
 export function withBackupOptions(cli: CAC): CAC {
@@ -137,11 +155,7 @@ export function withBackupOptions(cli: CAC): CAC {
 }
 
 export function backupSettings(options: Options, requireDatabase = true): BackupSettings {
-  const env = readEnvironment({ envFile: options.envFile });
-  rememberSecretsIn(env.DATABASE_URL);
-  const loaded = loadBackupSettings({ env, backupDir: options.backupDir as string | undefined, embedded: options.embedded, requireDatabase });
-  if (loaded.database?.password) secrets.push(loaded.database.password);
-  return loaded;
+  return requireDatabase ? settings(options) : settingsWithoutDatabase(options);
 }
 
 /** An AbortSignal that fires on SIGINT or SIGTERM, so that a run can clean up before it exits. */
