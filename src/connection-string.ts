@@ -126,7 +126,7 @@ function decodeLeniently(text: string): string {
 }
 
 function invalidUrl(url: string, cause: string): TidemarkError {
-  return new TidemarkError('MIGRATION_INIT_FAILED', 'invalid database URL', {
+  return new TidemarkError('CONFIG_INVALID', 'invalid database URL', {
     operation: `parse DATABASE_URL (${redactUrl(url)})`,
     cause,
     hint: 'use postgres://user:password@host:5432/dbname?sslmode=disable',

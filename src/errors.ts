@@ -7,6 +7,7 @@
 
 export const ERROR_CODES = {
   CONFIG_INVALID: 'usage',
+  DB_CONNECT_FAILED: 'failure',
   INVALID_VERSION: 'usage',
   INVALID_ARGUMENT: 'usage',
   MIGRATION_SOURCE_FAILED: 'failure',

@@ -321,7 +321,7 @@ exec "${inject('pgToolsBinDir')}/pg_dump" "$@"\n`);
       const dir = await tempDir('silent');
       const result = await backupCli('backup', [], { url: silentUrl() } as TestDatabase, dir, { env: { TIDEMARK_CONNECT_TIMEOUT: '1s' } });
       expect(result.code, result.stderr).toBe(1);
-      expect(result.stderr).toMatch(/^BACKUP_FAILED: cannot connect to the database\n[^]*no answer from 127\.0\.0\.1:\d+ within 1 s/);
+      expect(result.stderr).toMatch(/^DB_CONNECT_FAILED: cannot connect to the database\n[^]*no answer from 127\.0\.0\.1:\d+ within 1 s/);
       expect(result.stdout + result.stderr).not.toContain(password);
       expect(await readdir(dir)).toEqual([]);
     });

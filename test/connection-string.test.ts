@@ -14,10 +14,10 @@ describe('parseDatabaseUrl', () => {
     ['not a url', 'not a URL'],
     ['mysql://u:p@h/db', 'unsupported scheme "mysql"'],
     ['postgres://u:p@h', 'no database name'],
-  ])('refuses %s with MIGRATION_INIT_FAILED', (url, cause) => {
+  ])('refuses %s with CONFIG_INVALID', (url, cause) => {
     let err: any;
     try { parseDatabaseUrl(url); } catch (e) { err = e; }
-    expect(err).toMatchObject({ code: 'MIGRATION_INIT_FAILED' });
+    expect(err).toMatchObject({ code: 'CONFIG_INVALID' });
     expect(err.reason).toContain(cause);
     expect(JSON.stringify(err.toJSON())).not.toContain(':p@');
   });

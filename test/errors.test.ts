@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { symlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createTestDatabase, type TestDatabase } from './helpers/db.js';
 import { collect, runCli, spawnCli, type CliResult } from './helpers/cli.js';
@@ -34,27 +35,37 @@ describe('bad input gets a coded error', () => {
     ['not-a-url', 'not a URL'],
     ['mysql://u:hunter2@localhost/db', 'unsupported scheme'],
     ['postgres://u:hunter2@localhost', 'no database name'],
-  ])('malformed DATABASE_URL %s is MIGRATION_INIT_FAILED', async (url, cause) => {
+  ])('malformed DATABASE_URL %s is CONFIG_INVALID', async (url, cause) => {
     const result = await runCli('migrate:status', ['--dir', DEMO_DIR], { env: { DATABASE_URL: url } });
-    expectCoded(result, 'MIGRATION_INIT_FAILED', 1);
+    expectCoded(result, 'CONFIG_INVALID', 2);
     expect(result.stderr).toContain(cause);
     expect(result.stderr + result.stdout).not.toContain('hunter2');
   });
 
-  it('a wrong password is MIGRATION_INIT_FAILED, in plain words, without the password', async () => {
+  it('a wrong password is DB_CONNECT_FAILED, in plain words, without the password', async () => {
     const url = new URL(db.url);
     url.password = 'not-the-password-xyz';
     const result = await runCli('migrate', ['--dir', DEMO_DIR], { env: { DATABASE_URL: url.toString() } });
-    expectCoded(result, 'MIGRATION_INIT_FAILED', 1);
+    expectCoded(result, 'DB_CONNECT_FAILED', 1);
     expect(result.stderr).toContain('password authentication failed for user "postgres"');
     expect(result.stderr).not.toContain('not-the-password-xyz');
     expect(result.stderr).toContain(':****@');
   });
 
-  it('an unreachable server is MIGRATION_INIT_FAILED', async () => {
+  it.each([
+    ['migrate', ['--dir', DEMO_DIR]],
+    ['migrate:status', ['--dir', DEMO_DIR]],
+    ['db:query', ['SELECT 1']],
+    ['db:stats', []],
+    ['backfill:list', []],
+    ['backfill', ['objects_sha256_lowercase']],
+    ['backup', []],
+  ])('an unreachable server is DB_CONNECT_FAILED: %s', async (target, args) => {
     const port = await findFreePort();
-    const result = await runCli('migrate', ['--dir', DEMO_DIR], { env: { DATABASE_URL: `postgres://u:secretpw@127.0.0.1:${port}/x` } });
-    expectCoded(result, 'MIGRATION_INIT_FAILED', 1);
+    const backups = await mkdtemp(path.join(tmpdir(), 'tidemark-unreachable-'));
+    const result = await runCli(target, args, { env: { DATABASE_URL: `postgres://u:secretpw@127.0.0.1:${port}/x`, BACKUP_DIR: backups } });
+    expectCoded(result, 'DB_CONNECT_FAILED', 1);
+    expect(result.stderr).not.toContain('secretpw');
     expect(result.stderr).toContain(`connection refused (is PostgreSQL running and listening there?) at 127.0.0.1:${port}`);
   });
 

@@ -266,7 +266,7 @@ describe('a server that never answers', () => {
     const url = `postgres://u:pw@127.0.0.1:${silent.port}/db${query}`;
     const result = await runCli(target, ['--dir', dir], { env: { DATABASE_URL: url, ...env } });
     expect(result.code, result.stderr).toBe(1);
-    expect(result.stderr).toMatch(/^MIGRATION_INIT_FAILED: cannot connect to the database/m);
+    expect(result.stderr).toMatch(/^DB_CONNECT_FAILED: cannot connect to the database/m);
     expect(result.stderr).toContain(`no answer from 127.0.0.1:${silent.port} ${within}`);
   });
 

@@ -106,8 +106,8 @@ describe('passwords in command output', () => {
     const { dir } = await migrationsDir({});
     for (const [target, args] of [['migrate:version', []], ['migrate:status', ['--json', '--dir', dir]], ['migrate', ['--dir', dir]]] as const) {
       const result = await runCli(target, [...args], { env: { DATABASE_URL: url } });
-      expect(result.code, result.stderr).toBe(1);
-      expect(result.stderr).toContain('MIGRATION_INIT_FAILED');
+      expect(result.code, result.stderr).toBe(2);
+      expect(result.stderr).toContain('CONFIG_INVALID');
       expect(result.stderr).toContain('percent-encoded');
       expectNoLeak(result, password);
     }

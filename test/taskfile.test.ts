@@ -63,7 +63,7 @@ describe('Taskfile.yml', () => {
     const negative = await runTarget('migrate:force', ['-1', '--env-file', 'none.env'], project);
     expect(negative.stderr).toMatch(/^CONFIG_INVALID[^]*read none\.env/);
     const flags = await runTarget('migrate', ['--dry-run', '--steps', '2'], project, { DATABASE_URL: 'postgres://u:p@127.0.0.1:1/x' });
-    expect(flags.stderr).toMatch(/^MIGRATION_INIT_FAILED/);
+    expect(flags.stderr).toMatch(/^DB_CONNECT_FAILED/);
   });
 
   it('the bin runs the same targets with the same flags', async () => {

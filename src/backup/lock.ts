@@ -91,7 +91,7 @@ async function openPgSession(target: DatabaseTarget, operation: string, signal?:
   } catch (err) {
     void client.end().catch(() => undefined);
     if (signal?.aborted) throw err;
-    throw new TidemarkError('BACKUP_FAILED', 'cannot connect to the database', {
+    throw new TidemarkError('DB_CONNECT_FAILED', 'cannot connect to the database', {
       operation: `${operation}: connect to ${target.redacted}`, cause: describeConnectFailure(target, err),
       hint: 'check DATABASE_URL (host, port, user, password, database) and that the server is running',
     }, { cause: err });

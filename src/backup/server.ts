@@ -22,6 +22,10 @@ export async function querySql(target: DatabaseTarget, host: ToolHost, sql: stri
   let stdout = '';
   spawned.child.stdout!.on('data', (d) => (stdout += d));
   const { code, stderr } = await spawned.done.catch((err) => ({ code: -1, stderr: (err as Error).message }));
+  // psql exits 2 when it cannot reach the server (or loses it): the server is not there, whatever the query.
+  if (code === 2) {
+    throw new TidemarkError('DB_CONNECT_FAILED', 'cannot connect to the database', { operation: `${operation}: connect to ${target.redacted}`, cause: maskSecrets(stderr.trim(), [target.password]) });
+  }
   if (code !== 0) {
     throw new TidemarkError('MIGRATION_INIT_FAILED', 'cannot query the server', { operation, cause: maskSecrets(stderr.trim() || `psql exited with ${code}`, [target.password]) });
   }

@@ -17,7 +17,7 @@ export interface ConnectOptions {
   operation: string;
   /** Another database on the same server (a scratch or a new one). */
   database?: string;
-  /** The code of a failure to connect (default MIGRATION_INIT_FAILED). */
+  /** The code of a failure to connect (default DB_CONNECT_FAILED). */
   code?: ErrorCode;
   hint?: string;
 }
@@ -60,7 +60,7 @@ export async function connect(target: DatabaseTarget, options: ConnectOptions): 
     return client;
   } catch (err) {
     await closeConnection(client);
-    throw new TidemarkError(options.code ?? 'MIGRATION_INIT_FAILED', 'cannot connect to the database', {
+    throw new TidemarkError(options.code ?? 'DB_CONNECT_FAILED', 'cannot connect to the database', {
       operation: `${options.operation}: connect to ${target.redacted}`,
       cause: describeConnectFailure(target, err),
       hint: options.hint ?? 'check DATABASE_URL (host, port, user, password, database) and that the server is running',

@@ -3,7 +3,9 @@
  * a matching size and SHA-256; no partial file or lock left (but after a
  * SIGKILL of the command, and then the next backup clears them and
  * succeeds); no pg_dump or pg_restore left running; 130/143 for signals,
- * BACKUP_FAILED for a dying child, a restart or a full disk.
+ * BACKUP_FAILED for a dying child, a restart or a full disk; a restart at
+ * a random moment after the start may instead find the server down before
+ * the backup has connected: DB_CONNECT_FAILED, and then only then.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
@@ -73,9 +75,12 @@ function choosePoint(fixture: BackupFixture, dir: string, fault: FaultKind, r: R
   return { label: 'COPY active in pg_stat_activity', wait: (run) => until(() => activeQuery(watch, fixture.source, 'COPY%'), run) };
 }
 
-function failureCodes(fault: FaultKind): string[] | undefined {
+function failureCodes(fault: FaultKind, point: Point): string[] | undefined {
   // A verifier that dies leaves a dump that may be complete: kept, with a manifest that records no verification (BACKUP_VERIFY_FAILED).
   if (fault === 'kill-verifier') return ['BACKUP_FAILED', 'BACKUP_VERIFY_FAILED'];
+  // Once pg_dump runs, every connection the backup needs is open: a restart then breaks the dump (BACKUP_FAILED);
+  // only a restart at a moment after the start can find the server down when the backup connects (DB_CONNECT_FAILED).
+  if (fault.startsWith('restart-') && point.early) return ['BACKUP_FAILED', 'DB_CONNECT_FAILED'];
   return fault.startsWith('kill-') || fault.startsWith('restart-') || fault === 'disk-full' ? ['BACKUP_FAILED'] : undefined;
 }
 
@@ -142,7 +147,7 @@ export function backupScenario(fixture: BackupFixture): Scenario {
         const problems = outputProblems(exit, ctx.server.password);
         problems.push(...(await lingeringChildren(env.TIDEMARK_FAULT_TRIAL)).map((p) => `still running after the command ended: ${p}`));
         const startUp = diedAtStartUp(fault, exit, point.early ?? false);
-        if (!startUp) problems.push(...exitProblems(fault, exit, failureCodes(fault)));
+        if (!startUp) problems.push(...exitProblems(fault, exit, failureCodes(fault, point)));
         problems.push(...(await dirProblems(dir, fault, exit)));
         if (fault !== 'SIGKILL') problems.push(...(await leftoverProblems(ctx)));
         const lingering = await sessionsEnded(ctx);
