@@ -35,6 +35,11 @@ export interface ConfigInput {
    * only read the backup or migrations directory pass false.
    */
   requireDatabase?: boolean;
+  /**
+   * Whether closing a connection waits for the server to hang up (default
+   * true, for the API); the command line passes false, as it exits right after.
+   */
+  waitForClose?: boolean;
 }
 
 export interface TableName {
@@ -60,6 +65,12 @@ export interface Settings {
   lockReportIntervalMs: number;
   backup: BackupDirSettings;
   chores: ChoreSettings;
+  connections: ConnectionSettings;
+}
+
+export interface ConnectionSettings {
+  /** Also on `database` (DatabaseTarget.waitForClose), which every connection is opened from. */
+  waitForClose: boolean;
 }
 
 /** Settings loaded with `requireDatabase: false`: the database only when one is configured. */
@@ -133,7 +144,8 @@ export function settingsFrom(input: ConfigInput, env: Record<string, string | un
 export function settingsFrom(input: ConfigInput, env: Record<string, string | undefined>): SettingsWithoutDatabase {
   const cwd = path.resolve(input.cwd ?? process.cwd());
   const url = resolveDatabaseUrl(input, env, cwd);
-  const database = url === undefined ? undefined : parseDatabaseUrl(url, { connectTimeoutMs: connectTimeoutFrom(env) });
+  const connections = { waitForClose: input.waitForClose ?? true };
+  const database = url === undefined ? undefined : { ...parseDatabaseUrl(url, { connectTimeoutMs: connectTimeoutFrom(env) }), ...connections };
   return {
     cwd,
     env,
@@ -146,12 +158,13 @@ export function settingsFrom(input: ConfigInput, env: Record<string, string | un
     lockReportIntervalMs: parseDuration(env.TIDEMARK_LOCK_REPORT_INTERVAL, DEFAULT_LOCK_REPORT_INTERVAL_MS, 'TIDEMARK_LOCK_REPORT_INTERVAL'),
     backup: loadBackupDirSettings(input, env, cwd),
     chores: loadChoreSettings(input, env, cwd),
+    connections,
   };
 }
 
 function loadBackupDirSettings(input: ConfigInput, env: Record<string, string | undefined>, cwd: string): BackupDirSettings {
   const configured = input.backupDir ?? env.BACKUP_DIR;
-  if (env.PG_BIN_DIR && !existsSync(env.PG_BIN_DIR)) throw configError('read PG_BIN_DIR', `${env.PG_BIN_DIR} does not exist`);
+  // A PG_BIN_DIR that does not exist is reported by the command that looks for a tool there, with that tool's code.
   return { dir: path.resolve(cwd, configured || 'backups'), dirConfigured: !!configured, host: toolHostFromEnv(env) };
 }
 

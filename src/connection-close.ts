@@ -1,20 +1,17 @@
 import type pg from 'pg';
 
-/**
- * Whether closing a connection waits for the server to hang up. A library
- * call waits, so that its connection is gone when the call returns (an
- * application or a test may drop the database right after). A command-line
- * run that is about to exit need not: the goodbye is sent, and the process
- * leaves without waiting for the socket to wind down.
- */
-let waitForClose = true;
+/** Set on each client by newClient from its target's `waitForClose`. */
+export const WAIT_FOR_CLOSE = Symbol('tidemark.waitForClose');
 
-export function closeConnectionsWithoutWaiting(): void {
-  waitForClose = false;
+type Closable = pg.Client & { [WAIT_FOR_CLOSE]?: boolean };
+
+/** Records on the client how its connection is to end (see DatabaseTarget.waitForClose). */
+export function setCloseBehaviour(client: pg.Client, waitForClose: boolean | undefined): void {
+  (client as Closable)[WAIT_FOR_CLOSE] = waitForClose ?? true;
 }
 
 /** Ends the connection; never fails (the work is done, or has failed with its own error). */
 export async function closeConnection(client: pg.Client): Promise<void> {
   const closing = client.end().catch(() => undefined);
-  if (waitForClose) await closing;
+  if ((client as Closable)[WAIT_FOR_CLOSE] !== false) await closing;
 }

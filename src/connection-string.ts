@@ -25,6 +25,14 @@ export interface DatabaseTarget {
    * else 10 s. 0 waits without limit, as in libpq.
    */
   connectTimeoutMs: number;
+  /**
+   * Whether closing a connection waits for the server to hang up (default
+   * true). A library call waits, so that its connection is gone when the call
+   * returns (an application or a test may drop the database right after). A
+   * command-line run that is about to exit need not: the goodbye is sent, and
+   * the process leaves without waiting for the socket to wind down.
+   */
+  waitForClose?: boolean;
 }
 
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;

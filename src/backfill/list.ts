@@ -2,6 +2,7 @@ import { closeConnection } from '../connection-close.js';
 import type { Settings } from '../config.js';
 import { describeCause } from '../errors.js';
 import { connectClient } from '../runner/session.js';
+import { migrationsSchema } from '../db/schema.js';
 import { findLockHolder } from '../state/lock.js';
 import { importBackfill, listBackfillFiles } from './loader.js';
 import { backfillLockKey } from './scope.js';
@@ -35,8 +36,7 @@ async function describeFile(file: { name: string; file: string }): Promise<Omit<
 async function readLastRuns(settings: Settings): Promise<Map<string, RunRecord>> {
   const client = await connectClient(settings, 'list backfills');
   try {
-    const { rows } = await client.query({ text: 'SELECT current_schema()', rowMode: 'array' });
-    const schema = settings.migrations.table.schema ?? rows[0][0];
+    const schema = await migrationsSchema(client, settings.migrations.table);
     const tables = schema ? backfillTables(schema) : undefined;
     if (!tables || !(await backfillTablesExist(client, tables))) return new Map();
     const runs = await lastRuns(client, tables);

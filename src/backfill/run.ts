@@ -6,6 +6,7 @@ import type { Settings } from '../config.js';
 import { TidemarkError, describeCause, isTidemarkError } from '../errors.js';
 import { describePgError, isPgError } from '../pg-errors.js';
 import { connectClient } from '../runner/session.js';
+import { migrationsSchema, noSchemaError } from '../db/schema.js';
 import { describeHolder, findLockHolder } from '../state/lock.js';
 import { countValue, type Backfill, type BackfillContext } from './contract.js';
 import { loadBackfill } from './loader.js';
@@ -53,9 +54,8 @@ function usage(cause: string): TidemarkError {
 }
 
 async function storeSchema(client: pg.ClientBase, settings: Settings): Promise<string> {
-  const { rows } = await client.query({ text: 'SELECT current_schema()', rowMode: 'array' });
-  const schema = settings.migrations.table.schema ?? rows[0][0];
-  if (!schema) throw new TidemarkError('BACKFILL_FAILED', 'no schema for the backfill tables', { operation: 'resolve the backfill tables', cause: 'current_schema() is empty: search_path names no existing schema', hint: 'fix search_path, or name the schema: MIGRATIONS_TABLE=schema.schema_migrations' });
+  const schema = await migrationsSchema(client, settings.migrations.table);
+  if (!schema) throw noSchemaError('BACKFILL_FAILED', 'the backfill tables', 'resolve the backfill tables');
   return schema;
 }
 

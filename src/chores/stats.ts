@@ -5,7 +5,7 @@ import { TidemarkError } from '../errors.js';
 import { describePgError } from '../pg-errors.js';
 import { connectClient } from '../runner/session.js';
 import { readVersionState } from '../state/version.js';
-import { stateTables } from '../state/tables.js';
+import { resolveStateTables } from '../db/schema.js';
 
 export interface TableStats {
   schema: string;
@@ -53,12 +53,12 @@ export async function databaseStats(settings: Settings, options: { limit?: numbe
   const client = await connectClient(settings, operation);
   try {
     const { rows } = await client.query({
-      text: 'SELECT current_schema(), pg_database_size(current_database()), (SELECT count(*) FROM pg_stat_user_tables)',
+      text: 'SELECT pg_database_size(current_database()), (SELECT count(*) FROM pg_stat_user_tables)',
       rowMode: 'array',
     });
-    const [currentSchema, databaseBytes, tableCount] = rows[0];
-    const schema = settings.migrations.table.schema ?? currentSchema;
-    const state = schema ? await readVersionState(client, stateTables(schema, settings.migrations.table.table)) : { version: null, dirty: false };
+    const [databaseBytes, tableCount] = rows[0];
+    const tables = await resolveStateTables(client, settings.migrations.table);
+    const state = tables ? await readVersionState(client, tables) : { version: null, dirty: false };
     return {
       database: settings.database.redacted,
       databaseBytes: Number(databaseBytes),

@@ -3,7 +3,7 @@ import type { Settings } from '../config.js';
 import { connectClient } from '../runner/session.js';
 import { TidemarkError } from '../errors.js';
 import { readVersionState } from '../state/version.js';
-import { stateTables } from '../state/tables.js';
+import { noSchemaError, resolveStateTables } from '../db/schema.js';
 
 export interface VersionResult {
   version: bigint | null;
@@ -15,9 +15,9 @@ export async function migrateVersion(settings: Settings): Promise<VersionResult>
   const operation = 'read the migration version';
   const client = await connectClient(settings, operation);
   try {
-    const { rows } = await client.query({ text: 'SELECT current_schema()', rowMode: 'array' });
-    const schema = settings.migrations.table.schema ?? rows[0][0];
-    const state = await readVersionState(client, stateTables(schema, settings.migrations.table.table));
+    const tables = await resolveStateTables(client, settings.migrations.table);
+    if (!tables) throw noSchemaError('MIGRATION_VERSION_FAILED', 'the migrations table', operation);
+    const state = await readVersionState(client, tables);
     return { version: state.version, dirty: state.dirty };
   } catch (err) {
     if (err instanceof TidemarkError) throw err;

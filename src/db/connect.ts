@@ -10,7 +10,7 @@ import type { DatabaseTarget } from '../connection-string.js';
 import { maskSecrets } from '../connection-string.js';
 import { TidemarkError, type ErrorCode } from '../errors.js';
 import { describePgError, isPgError } from '../pg-errors.js';
-import { closeConnection } from '../connection-close.js';
+import { closeConnection, setCloseBehaviour } from '../connection-close.js';
 
 export interface ConnectOptions {
   /** What the connection is for, for messages. */
@@ -39,6 +39,7 @@ export function newClient(target: DatabaseTarget, database?: string): pg.Client 
   });
   // A connection that dies later surfaces through the failing query; this keeps it from crashing the process.
   client.on('error', () => undefined);
+  setCloseBehaviour(client, target.waitForClose);
   return client;
 }
 

@@ -7,7 +7,8 @@ import { TidemarkError, abortSignalName, interruptedError } from '../errors.js';
 import { readAhead, readMigrationDir, type MigrationSet, type MigrationScript } from '../source/index.js';
 import { migrationLockKeys } from '../state/lock-key.js';
 import { acquireLocks, releaseLocks, type LockHolder } from '../state/lock.js';
-import { stateTables, type StateTables } from '../state/tables.js';
+import type { StateTables } from '../state/tables.js';
+import { noSchemaError, resolveStateTables } from '../db/schema.js';
 
 /** One connection with its resolved tables and lock keys; the unit every migration command works in. */
 export interface Session {
@@ -36,17 +37,10 @@ export async function connectClient(settings: Settings, operation: string): Prom
 }
 
 async function resolveTables(client: pg.Client, settings: Settings): Promise<{ tables: StateTables; database: string }> {
-  const { rows } = await client.query({ text: 'SELECT current_database(), current_schema()', rowMode: 'array' });
-  const [database, currentSchema] = rows[0] as [string, string | null];
-  const schema = settings.migrations.table.schema ?? currentSchema;
-  if (!schema) {
-    throw new TidemarkError('MIGRATION_INIT_FAILED', 'no schema for the migrations table', {
-      operation: 'resolve the migrations table',
-      cause: 'current_schema() is empty: search_path names no existing schema',
-      hint: 'fix search_path, or name the schema: MIGRATIONS_TABLE=schema.schema_migrations',
-    });
-  }
-  return { tables: stateTables(schema, settings.migrations.table.table), database };
+  const tables = await resolveStateTables(client, settings.migrations.table);
+  if (!tables) throw noSchemaError('MIGRATION_INIT_FAILED', 'the migrations table', 'resolve the migrations table');
+  const { rows } = await client.query({ text: 'SELECT current_database()', rowMode: 'array' });
+  return { tables, database: rows[0][0] as string };
 }
 
 /** A connection attempt that an interrupt abandons: nothing has been changed yet. */

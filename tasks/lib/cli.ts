@@ -8,7 +8,6 @@ import { settingsFrom, readEnvironment, type ConfigInput, type Settings, type Se
 import type { BackupSettings } from '../../src/backup/config.js';
 import { TidemarkError, formatError, isTidemarkError } from '../../src/errors.js';
 import { maskSecrets, urlSecrets } from '../../src/connection-string.js';
-import { closeConnectionsWithoutWaiting } from '../../src/connection-close.js';
 import { toJson } from './json.js';
 import { importExternal } from '../../src/import-external.js';
 import { isConnectionLost } from '../../src/db/connect.js';
@@ -123,6 +122,8 @@ function configInput(options: Options, extra: ConfigInput): ConfigInput {
     lockTimeout: options.lockTimeout,
     embedded: options.embedded,
     backupDir: options.backupDir as string | undefined,
+    // The process exits when the command is done: no need to wait for each connection to wind down.
+    waitForClose: false,
     ...extra,
   };
 }
@@ -191,7 +192,6 @@ export function intOption(value: unknown, flag: string, min: number): number | u
 const READER_GONE = new Set(['EPIPE', 'ERR_STREAM_DESTROYED']);
 
 export async function run(body: () => Promise<number | void>, json = process.argv.includes('--json')): Promise<void> {
-  closeConnectionsWithoutWaiting();
   // A closed pipe ends the output, not the work: a migration under way finishes and the command keeps its exit code.
   for (const stream of [process.stdout, process.stderr]) {
     stream.on('error', (err: NodeJS.ErrnoException) => {
