@@ -1,7 +1,6 @@
-import { closeConnection } from '../connection-close.js';
 import type { Settings } from '../config.js';
 import { describeCause } from '../errors.js';
-import { connectClient } from '../runner/session.js';
+import { withClient } from '../db/scoped.js';
 import { migrationsSchema } from '../db/schema.js';
 import { findLockHolder } from '../state/lock.js';
 import { importBackfill, listBackfillFiles } from './loader.js';
@@ -34,8 +33,7 @@ async function describeFile(file: { name: string; file: string }): Promise<Omit<
 }
 
 async function readLastRuns(settings: Settings): Promise<Map<string, RunRecord>> {
-  const client = await connectClient(settings, 'list backfills');
-  try {
+  return withClient(settings.database, { operation: 'list backfills' }, async (client) => {
     const schema = await migrationsSchema(client, settings.migrations.table);
     const tables = schema ? backfillTables(schema) : undefined;
     if (!tables || !(await backfillTablesExist(client, tables))) return new Map();
@@ -44,9 +42,7 @@ async function readLastRuns(settings: Settings): Promise<Map<string, RunRecord>>
       if (run.outcome === 'running' && !(await findLockHolder(client, backfillLockKey(run.backfill, run.scope)))) run.outcome = 'interrupted';
     }
     return new Map(runs.map((r) => [r.backfill, r]));
-  } finally {
-    await closeConnection(client);
-  }
+  });
 }
 
 /** Every backfill in the directory with its description and latest run (`task backfill:list`). */

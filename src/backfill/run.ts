@@ -1,11 +1,10 @@
-import { closeConnection } from '../connection-close.js';
 import { hostname, userInfo } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type pg from 'pg';
 import type { Settings } from '../config.js';
 import { TidemarkError, describeCause, isTidemarkError } from '../errors.js';
 import { describePgError, isPgError } from '../pg-errors.js';
-import { connectClient } from '../runner/session.js';
+import { withAdvisoryLock, withClient } from '../db/scoped.js';
 import { migrationsSchema, noSchemaError } from '../db/schema.js';
 import { describeHolder, findLockHolder } from '../state/lock.js';
 import { countValue, type Backfill, type BackfillContext } from './contract.js';
@@ -78,21 +77,17 @@ async function countRows(backfill: Backfill, ctx: BackfillContext): Promise<numb
 /** Holds the backfill's advisory lock for this scope around fn; a second run is refused, never made to wait. */
 async function withRunLock<T>(client: pg.ClientBase, name: string, scope: Scope, fn: () => Promise<T>): Promise<T> {
   const key = backfillLockKey(name, scope);
-  const { rows } = await client.query({ text: 'SELECT pg_try_advisory_lock($1::bigint)', values: [key.toString()], rowMode: 'array' });
-  if (rows[0][0] !== true) {
-    const holder = await findLockHolder(client as pg.Client, key);
-    throw new TidemarkError('BACKFILL_LOCKED', 'the backfill is already running', {
-      operation: `run backfill ${name} (${describeScope(scope)})`,
-      cause: `another run of it on the same scope holds its lock: ${describeHolder(holder)}`,
-      hint: 'nothing was changed; wait for that run to finish, or stop it (SIGINT/SIGTERM stop it after its batch in flight)',
-      data: { key: key.toString(), holder },
-    });
-  }
-  try {
-    return await fn();
-  } finally {
-    await client.query('SELECT pg_advisory_unlock($1::bigint)', [key.toString()]).catch(() => undefined);
-  }
+  return withAdvisoryLock(client, key, fn, {
+    held: async () => {
+      const holder = await findLockHolder(client as pg.Client, key);
+      return new TidemarkError('BACKFILL_LOCKED', 'the backfill is already running', {
+        operation: `run backfill ${name} (${describeScope(scope)})`,
+        cause: `another run of it on the same scope holds its lock: ${describeHolder(holder)}`,
+        hint: 'nothing was changed; wait for that run to finish, or stop it (SIGINT/SIGTERM stop it after its batch in flight)',
+        data: { key: key.toString(), holder },
+      });
+    },
+  });
 }
 
 function whoRuns(): { osUser: string | null; clientHost: string | null } {
@@ -177,18 +172,17 @@ export async function runBackfill(settings: Settings, name: string, options: Bac
   const scope = options.scope ?? {};
   const backfill = await loadBackfill(settings.chores.backfillsDir, name);
   checkScopeKeys(scope, backfill.scopeKeys, name);
-  const client = await connectClient(settings, `run backfill ${name}`);
-  try {
-    const tables = backfillTables(await storeSchema(client, settings));
-    const ctx: BackfillContext = { client, scope, batchSize };
-    if (options.dryRun) return await dryRun(backfill, ctx, tables, started);
-    return await withRunLock(client, name, scope, () => runPass(settings, backfill, ctx, tables, options));
-  } catch (err) {
-    if (isTidemarkError(err)) throw err;
-    throw new TidemarkError('BACKFILL_FAILED', 'cannot run the backfill', {
-      operation: `${options.dryRun ? 'dry-run' : 'prepare'} backfill ${name} (${describeScope(scope)})`, cause: describePgError(err), hint: 'no batch ran',
-    }, { cause: err });
-  } finally {
-    await closeConnection(client);
-  }
+  return withClient(settings.database, { operation: `run backfill ${name}` }, async (client) => {
+    try {
+      const tables = backfillTables(await storeSchema(client, settings));
+      const ctx: BackfillContext = { client, scope, batchSize };
+      if (options.dryRun) return await dryRun(backfill, ctx, tables, started);
+      return await withRunLock(client, name, scope, () => runPass(settings, backfill, ctx, tables, options));
+    } catch (err) {
+      if (isTidemarkError(err)) throw err;
+      throw new TidemarkError('BACKFILL_FAILED', 'cannot run the backfill', {
+        operation: `${options.dryRun ? 'dry-run' : 'prepare'} backfill ${name} (${describeScope(scope)})`, cause: describePgError(err), hint: 'no batch ran',
+      }, { cause: err });
+    }
+  });
 }

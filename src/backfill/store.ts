@@ -6,6 +6,7 @@
  */
 import pg from 'pg';
 import type { BackfillCursor } from './contract.js';
+import { withTransaction } from '../db/scoped.js';
 
 const { escapeIdentifier, escapeLiteral } = pg;
 
@@ -113,8 +114,7 @@ UPDATE ${t.runs} r
  * (`restart`), and the new run is recorded. One transaction.
  */
 export async function startRun(client: pg.ClientBase, t: BackfillTables, run: RunIdentity, restart: boolean): Promise<{ runId: string; resumed?: Checkpoint }> {
-  await client.query('BEGIN');
-  try {
+  return withTransaction(client, async () => {
     await client.query(markInterruptedSql(t), [run.backfill, run.scopeKey]);
     if (restart) await client.query(`DELETE FROM ${t.checkpoints} WHERE backfill = $1 AND scope_key = $2`, [run.backfill, run.scopeKey]);
     const previous = await readCheckpoint(client, t, run.backfill, run.scopeKey);
@@ -130,12 +130,8 @@ export async function startRun(client: pg.ClientBase, t: BackfillTables, run: Ru
     await client.query(`INSERT INTO ${t.checkpoints} (backfill, scope_key, cursor, run_id) VALUES ($1, $2, NULL, $3)
                         ON CONFLICT (backfill, scope_key) DO UPDATE SET run_id = EXCLUDED.run_id, run_rows = 0, run_batches = 0, updated_at = now()`,
     [run.backfill, run.scopeKey, runId]);
-    await client.query('COMMIT');
     return { runId, resumed };
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  }
+  });
 }
 
 export interface RunKey {

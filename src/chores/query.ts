@@ -1,13 +1,12 @@
 import type pg from 'pg';
 import type { Socket } from 'node:net';
-import { closeConnection } from '../connection-close.js';
 import type { Settings } from '../config.js';
 import type { DatabaseTarget } from '../connection-string.js';
 import { cancelBackend, isConnectionLost } from '../db/connect.js';
 import { abortSignalName, interruptedError, TidemarkError } from '../errors.js';
 import { importExternal } from '../import-external.js';
 import { describePgError, isPgError, positionInText } from '../pg-errors.js';
-import { connectClient } from '../runner/session.js';
+import { withClient } from '../db/scoped.js';
 import { readOnlyRefusal, type ParseNode } from '../sql/read-only.js';
 
 export interface QueryColumn {
@@ -129,13 +128,10 @@ export async function runQuery(settings: Settings, sql: string, options: QueryOp
   const readOnly = !options.write;
   await checkStatement(sql, readOnly);
   throwIfAborted(options.signal);
-  const client = await connectClient(settings, 'run a query');
-  try {
+  return withClient(settings.database, { operation: 'run a query' }, (client) => {
     throwIfAborted(options.signal);
-    return await runStatement(settings.database, client, sql, readOnly, options.signal);
-  } finally {
-    await closeConnection(client);
-  }
+    return runStatement(settings.database, client, sql, readOnly, options.signal);
+  });
 }
 
 function throwIfAborted(signal: AbortSignal | undefined): void {

@@ -1,9 +1,8 @@
-import { closeConnection } from '../connection-close.js';
 import type pg from 'pg';
 import type { Settings } from '../config.js';
 import { TidemarkError } from '../errors.js';
 import { describePgError } from '../pg-errors.js';
-import { connectClient } from '../runner/session.js';
+import { withClient } from '../db/scoped.js';
 import { readVersionState } from '../state/version.js';
 import { resolveStateTables } from '../db/schema.js';
 
@@ -50,26 +49,25 @@ async function largestTables(client: pg.Client, limit: number): Promise<TableSta
 /** The largest tables with their row estimates, sizes and upkeep, and the migration version (`task db:stats`). */
 export async function databaseStats(settings: Settings, options: { limit?: number } = {}): Promise<StatsReport> {
   const operation = 'read database statistics';
-  const client = await connectClient(settings, operation);
-  try {
-    const { rows } = await client.query({
-      text: 'SELECT pg_database_size(current_database()), (SELECT count(*) FROM pg_stat_user_tables)',
-      rowMode: 'array',
-    });
-    const [databaseBytes, tableCount] = rows[0];
-    const tables = await resolveStateTables(client, settings.migrations.table);
-    const state = tables ? await readVersionState(client, tables) : { version: null, dirty: false };
-    return {
-      database: settings.database.redacted,
-      databaseBytes: Number(databaseBytes),
-      tableCount: Number(tableCount),
-      version: state.version,
-      dirty: state.dirty,
-      tables: await largestTables(client, options.limit ?? DEFAULT_STATS_LIMIT),
-    };
-  } catch (err) {
-    throw new TidemarkError('QUERY_FAILED', 'cannot read the statistics', { operation, cause: describePgError(err) }, { cause: err });
-  } finally {
-    await closeConnection(client);
-  }
+  return withClient(settings.database, { operation }, async (client) => {
+    try {
+      const { rows } = await client.query({
+        text: 'SELECT pg_database_size(current_database()), (SELECT count(*) FROM pg_stat_user_tables)',
+        rowMode: 'array',
+      });
+      const [databaseBytes, tableCount] = rows[0];
+      const tables = await resolveStateTables(client, settings.migrations.table);
+      const state = tables ? await readVersionState(client, tables) : { version: null, dirty: false };
+      return {
+        database: settings.database.redacted,
+        databaseBytes: Number(databaseBytes),
+        tableCount: Number(tableCount),
+        version: state.version,
+        dirty: state.dirty,
+        tables: await largestTables(client, options.limit ?? DEFAULT_STATS_LIMIT),
+      };
+    } catch (err) {
+      throw new TidemarkError('QUERY_FAILED', 'cannot read the statistics', { operation, cause: describePgError(err) }, { cause: err });
+    }
+  });
 }

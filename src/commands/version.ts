@@ -1,6 +1,5 @@
-import { closeConnection } from '../connection-close.js';
 import type { Settings } from '../config.js';
-import { connectClient } from '../runner/session.js';
+import { withClient } from '../db/scoped.js';
 import { TidemarkError } from '../errors.js';
 import { readVersionState } from '../state/version.js';
 import { noSchemaError, resolveStateTables } from '../db/schema.js';
@@ -13,18 +12,17 @@ export interface VersionResult {
 /** The recorded version, as golang-migrate's `version` prints it (`task migrate:version`). */
 export async function migrateVersion(settings: Settings): Promise<VersionResult> {
   const operation = 'read the migration version';
-  const client = await connectClient(settings, operation);
-  try {
-    const tables = await resolveStateTables(client, settings.migrations.table);
-    if (!tables) throw noSchemaError('MIGRATION_VERSION_FAILED', 'the migrations table', operation);
-    const state = await readVersionState(client, tables);
-    return { version: state.version, dirty: state.dirty };
-  } catch (err) {
-    if (err instanceof TidemarkError) throw err;
-    throw new TidemarkError('MIGRATION_VERSION_FAILED', 'cannot read the version', { operation, cause: (err as Error).message }, { cause: err });
-  } finally {
-    await closeConnection(client);
-  }
+  return withClient(settings.database, { operation }, async (client) => {
+    try {
+      const tables = await resolveStateTables(client, settings.migrations.table);
+      if (!tables) throw noSchemaError('MIGRATION_VERSION_FAILED', 'the migrations table', operation);
+      const state = await readVersionState(client, tables);
+      return { version: state.version, dirty: state.dirty };
+    } catch (err) {
+      if (err instanceof TidemarkError) throw err;
+      throw new TidemarkError('MIGRATION_VERSION_FAILED', 'cannot read the version', { operation, cause: (err as Error).message }, { cause: err });
+    }
+  });
 }
 
 export function formatVersion(result: VersionResult): string {
