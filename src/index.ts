@@ -1,4 +1,4 @@
-export { loadSettings, readEnvironment, type ConfigInput, type Settings } from './config.js';
+export { loadSettings, readEnvironment, type ConfigInput, type Settings, type SettingsWithoutDatabase } from './config.js';
 export { TidemarkError, formatError, isTidemarkError, ERROR_CODES, type ErrorCode } from './errors.js';
 export { redactUrl, parseDatabaseUrl } from './connection-string.js';
 export { readMigrationDir, inlineMigrations, type InlineMigration, type Migration, type MigrationSet } from './source/index.js';
