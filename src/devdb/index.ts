@@ -5,7 +5,8 @@ import { mkdir, writeFile, chmod } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import path from 'node:path';
 import { TidemarkError, describeCause } from '../errors.js';
-import { redactUrl } from '../connection-string.js';
+import { parseDatabaseUrl, redactUrl } from '../connection-string.js';
+import { withClient } from '../db/scoped.js';
 import { devDbPaths, readDevDbState, readEmbeddedUrl, type DevDbState } from './state.js';
 import { clusterExists, clusterRunning, findFreePort, initCluster, isPortFree, startCluster, stopCluster } from './cluster.js';
 import { importExternal } from '../import-external.js';
@@ -70,16 +71,10 @@ export async function startDevDatabase(cwd = process.cwd()): Promise<DevDbStatus
 }
 
 async function createDevDatabase(cwd: string, state: DevDbState): Promise<void> {
-  const { default: pg } = await import('pg');
-  const url = new URL(readEmbeddedUrl(cwd)!);
-  url.pathname = '/postgres';
-  const client = new pg.Client({ connectionString: url.toString() });
-  await client.connect();
-  try {
+  const target = parseDatabaseUrl(readEmbeddedUrl(cwd)!);
+  await withClient(target, { operation: 'create the development database', database: 'postgres' }, async (client) => {
     await client.query(`CREATE DATABASE ${client.escapeIdentifier(state.database)}`);
-  } finally {
-    await client.end();
-  }
+  });
 }
 
 export async function stopDevDatabase(cwd = process.cwd()): Promise<{ stopped: boolean }> {
