@@ -37,7 +37,6 @@ export const ERROR_CODES = {
   BACKUP_STALE: 'failure',
   RESTORE_FAILED: 'failure',
   RESTORE_TARGET_EXISTS: 'failure',
-  PRUNE_FAILED: 'failure',
   CHECK_FAILED: 'failure',
   QUERY_FAILED: 'failure',
   QUERY_READ_ONLY: 'failure',
