@@ -1,6 +1,6 @@
-import { migrateBootstrap } from '../src/commands/bootstrap.js';
-import { invalidVersion } from '../src/commands/force.js';
-import { parseVersionArgument } from '../src/source/parse.js';
+import { migrateBootstrap } from '../src/migrate/commands/bootstrap.js';
+import { invalidVersion } from '../src/migrate/commands/force.js';
+import { parseVersionArgument } from '../src/migrate/source/parse.js';
 import { command, out, parse, run, settings, withDatabaseOptions } from './lib/cli.js';
 import { versionText } from './lib/format.js';
 

@@ -1,6 +1,6 @@
-import { migrateDown } from '../src/commands/down.js';
-import { parseVersionArgument } from '../src/source/parse.js';
-import { invalidVersion } from '../src/commands/force.js';
+import { migrateDown } from '../src/migrate/commands/down.js';
+import { parseVersionArgument } from '../src/migrate/source/parse.js';
+import { invalidVersion } from '../src/migrate/commands/force.js';
 import { command, confirm, intOption, out, parse, run, settings, usageError, withDatabaseOptions } from './lib/cli.js';
 import { printDownSummary, printDryRun } from './lib/format.js';
 import { interruptibleRun } from './lib/migration-run.js';

@@ -1,5 +1,5 @@
-import { invalidVersion, migrateForce } from '../src/commands/force.js';
-import { parseVersionArgument } from '../src/source/parse.js';
+import { invalidVersion, migrateForce } from '../src/migrate/commands/force.js';
+import { parseVersionArgument } from '../src/migrate/source/parse.js';
 import { command, out, parse, run, settings, usageError, withDatabaseOptions } from './lib/cli.js';
 import { versionText } from './lib/format.js';
 

@@ -1,6 +1,6 @@
-import { migrateGoto } from '../src/commands/goto.js';
-import { invalidVersion } from '../src/commands/force.js';
-import { parseVersionArgument } from '../src/source/parse.js';
+import { migrateGoto } from '../src/migrate/commands/goto.js';
+import { invalidVersion } from '../src/migrate/commands/force.js';
+import { parseVersionArgument } from '../src/migrate/source/parse.js';
 import { command, out, parse, run, settings, usageError, withDatabaseOptions } from './lib/cli.js';
 import { printDownSummary, printDryRun, printUpSummary } from './lib/format.js';
 import { interruptibleRun } from './lib/migration-run.js';

@@ -1,6 +1,6 @@
 import { startDevDatabase } from '../src/devdb/index.js';
-import { migrate } from '../src/commands/migrate.js';
-import { migrateStatus } from '../src/commands/status.js';
+import { migrate } from '../src/migrate/commands/migrate.js';
+import { migrateStatus } from '../src/migrate/commands/status.js';
 import { command, out, parse, run, settings, withDatabaseOptions } from './lib/cli.js';
 import { printEvent, printStatus, printUpSummary } from './lib/format.js';
 

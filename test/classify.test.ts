@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classify, type Classification } from '../src/runner/classify.js';
+import { classify, type Classification } from '../src/migrate/runner/classify.js';
 import { appliedInOrder, event, migration, migrations, versionRow } from './helpers/plain-state.js';
 
 /** One line per entry: version, state, who applied it, and the flags that are set. */

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { classify } from '../src/runner/classify.js';
-import { planDown, planUp, type Step } from '../src/runner/plan.js';
-import type { Migration } from '../src/source/types.js';
-import type { HistoryRecord } from '../src/state/history.js';
+import { classify } from '../src/migrate/runner/classify.js';
+import { planDown, planUp, type Step } from '../src/migrate/runner/plan.js';
+import type { Migration } from '../src/migrate/source/types.js';
+import type { HistoryRecord } from '../src/migrate/state/history.js';
 import { TidemarkError } from '../src/errors.js';
 import { appliedInOrder, event, migration, migrations, versionRow } from './helpers/plain-state.js';
 

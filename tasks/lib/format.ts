@@ -1,10 +1,10 @@
 /** Text renderings of the core's results for the terminal and for logs. */
-import type { MigrationEvent, RunReport, StepReport } from '../../src/runner/run.js';
-import type { StatusReport } from '../../src/commands/status.js';
-import type { HistoryReport } from '../../src/commands/history.js';
-import { describeHolder } from '../../src/state/lock.js';
-import type { BlockingSession, LockWait } from '../../src/runner/backend-watch.js';
-import type { Step } from '../../src/runner/plan.js';
+import type { MigrationEvent, RunReport, StepReport } from '../../src/migrate/runner/run.js';
+import type { StatusReport } from '../../src/migrate/commands/status.js';
+import type { HistoryReport } from '../../src/migrate/commands/history.js';
+import { describeHolder } from '../../src/migrate/state/lock.js';
+import type { BlockingSession, LockWait } from '../../src/migrate/runner/backend-watch.js';
+import type { Step } from '../../src/migrate/runner/plan.js';
 import { out } from './cli.js';
 
 export const versionText = (v: bigint | null | undefined): string => (v === null || v === undefined ? 'none' : String(v));

@@ -1,5 +1,5 @@
-import type { EventListener, MigrationEvent } from '../../src/runner/run.js';
-import type { Step } from '../../src/runner/plan.js';
+import type { EventListener, MigrationEvent } from '../../src/migrate/runner/run.js';
+import type { Step } from '../../src/migrate/runner/plan.js';
 import { printEvent } from './format.js';
 import { interruptOnSignals } from './signals.js';
 

@@ -1,11 +1,11 @@
-import type { Settings } from '../config.js';
+import type { Settings } from '../../config.js';
 import type { MigrationSet } from '../source/index.js';
 import type { AppliedBy } from '../runner/classify.js';
 import { findChecksumMismatches } from '../runner/checks.js';
 import { withSession } from '../runner/session.js';
 import { loadState } from '../runner/state.js';
 import type { ExecutionMode } from '../state/history.js';
-import { managesOwnTransaction, wantsNoTransaction } from '../sql/split.js';
+import { managesOwnTransaction, wantsNoTransaction } from '../../sql/split.js';
 
 export type ProblemKind = 'dirty' | 'checksum-mismatch' | 'missing-file' | 'out-of-order';
 

@@ -1,5 +1,5 @@
-import type { Settings } from '../config.js';
-import { TidemarkError } from '../errors.js';
+import type { Settings } from '../../config.js';
+import { TidemarkError } from '../../errors.js';
 import type { MigrationSet } from '../source/index.js';
 import { applyDown, runSessionOptions } from '../runner/apply.js';
 import type { DownTarget } from '../runner/plan.js';

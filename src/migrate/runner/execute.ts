@@ -1,9 +1,9 @@
-import { TidemarkError, abortSignalName, interruptedError } from '../errors.js';
-import { isConnectionLost } from '../db/connect.js';
-import { describePgError, isPgError, type SqlContext } from '../pg-errors.js';
+import { TidemarkError, abortSignalName, interruptedError } from '../../errors.js';
+import { isConnectionLost } from '../../db/connect.js';
+import { describePgError, isPgError, type SqlContext } from '../../pg-errors.js';
 import type { ExecutionMode } from '../state/history.js';
 import { markDirty, recordStepSql } from '../state/store.js';
-import { managesOwnTransaction, splitStatements, SqlSyntaxError, wantsNoTransaction } from '../sql/split.js';
+import { managesOwnTransaction, splitStatements, SqlSyntaxError, wantsNoTransaction } from '../../sql/split.js';
 import { cancellableQuery, dropConnection, isOurCancel, StoppedBeforeSendingError } from './cancel.js';
 import { locateWithoutPosition } from './locate.js';
 import { watchBackend, type LockWait } from './backend-watch.js';

@@ -3,7 +3,7 @@
  * the state, refuse what must not run, plan, prepare the tables, run the
  * steps. migrate, down and goto differ only in the plan they ask for.
  */
-import { TidemarkError } from '../errors.js';
+import { TidemarkError } from '../../errors.js';
 import type { MigrationSet } from '../source/types.js';
 import { assertChecksumsMatch, assertInOrder, assertNotDirty } from './checks.js';
 import { planDown, planUp, type DownTarget, type UpOptions } from './plan.js';

@@ -1,4 +1,4 @@
-import type { Settings } from '../config.js';
+import type { Settings } from '../../config.js';
 import type { MigrationSet } from '../source/index.js';
 import { applyUp, runSessionOptions, type ApplyUpOptions } from '../runner/apply.js';
 import type { RunReport } from '../runner/run.js';

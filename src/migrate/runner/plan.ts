@@ -1,4 +1,4 @@
-import { TidemarkError } from '../errors.js';
+import { TidemarkError } from '../../errors.js';
 import type { Direction } from '../source/parse.js';
 import type { MigrationScript } from '../source/types.js';
 import type { Classification, ClassifiedMigration } from './classify.js';

@@ -1,6 +1,6 @@
 import { lstatSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { TidemarkError } from '../errors.js';
+import { TidemarkError } from '../../errors.js';
 import { MAX_VERSION, MIGRATION_FILE_PATTERN, canonicalVersion, compareCanonicalVersions, type Direction } from './parse.js';
 import { fileScript, inlineScript } from './scripts.js';
 

@@ -1,14 +1,14 @@
-import { closeConnection } from '../connection-close.js';
+import { closeConnection } from '../../connection-close.js';
 import type pg from 'pg';
-import { connect, isConnectionLost } from '../db/connect.js';
-import { describePgError } from '../pg-errors.js';
-import type { Settings } from '../config.js';
-import { TidemarkError, abortSignalName, interruptedError } from '../errors.js';
+import { connect, isConnectionLost } from '../../db/connect.js';
+import { describePgError } from '../../pg-errors.js';
+import type { Settings } from '../../config.js';
+import { TidemarkError, abortSignalName, interruptedError } from '../../errors.js';
 import { readAhead, readMigrationDir, type MigrationSet, type MigrationScript } from '../source/index.js';
 import { migrationLockKeys } from '../state/lock-key.js';
 import { acquireLocks, releaseLocks, type LockHolder } from '../state/lock.js';
 import type { StateTables } from '../state/tables.js';
-import { noSchemaError, resolveStateTables } from '../db/schema.js';
+import { noSchemaError, resolveStateTables } from '../../db/schema.js';
 
 /** One connection with its resolved tables and lock keys; the unit every migration command works in. */
 export interface Session {

@@ -6,9 +6,9 @@
  * has its connection closed instead, which makes it roll back too.
  */
 import type pg from 'pg';
-import type { DatabaseTarget } from '../connection-string.js';
-import { cancelBackend } from '../db/connect.js';
-import { isPgError } from '../pg-errors.js';
+import type { DatabaseTarget } from '../../connection-string.js';
+import { cancelBackend } from '../../db/connect.js';
+import { isPgError } from '../../pg-errors.js';
 
 export interface CancellableTarget {
   client: pg.Client;

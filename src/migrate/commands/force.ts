@@ -1,5 +1,5 @@
-import type { Settings } from '../config.js';
-import { TidemarkError } from '../errors.js';
+import type { Settings } from '../../config.js';
+import { TidemarkError } from '../../errors.js';
 import { MAX_VERSION } from '../source/parse.js';
 import type { MigrationSet } from '../source/index.js';
 import { forceVersion, type ForceOutcome } from '../runner/mark.js';

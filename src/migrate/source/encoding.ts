@@ -7,7 +7,7 @@
  * refused when it is read, before anything runs.
  */
 import { isUtf8 } from 'node:buffer';
-import { TidemarkError } from '../errors.js';
+import { TidemarkError } from '../../errors.js';
 
 /** The UTF-8 byte order mark some editors write at the start of a file. */
 const BYTE_ORDER_MARK = [0xef, 0xbb, 0xbf];

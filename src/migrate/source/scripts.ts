@@ -1,6 +1,6 @@
 import { hash } from 'node:crypto';
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
-import { TidemarkError } from '../errors.js';
+import { TidemarkError } from '../../errors.js';
 import { decodeMigrationFile } from './encoding.js';
 import type { Direction } from './parse.js';
 import type { LoadedScript, MigrationScript } from './types.js';

@@ -1,4 +1,4 @@
-import type { Settings } from '../config.js';
+import type { Settings } from '../../config.js';
 import type { MigrationSet } from '../source/index.js';
 import { markApplied, type MarkOptions, type MarkOutcome } from '../runner/mark.js';
 import { withSession } from '../runner/session.js';

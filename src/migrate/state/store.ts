@@ -5,8 +5,8 @@
  * that forgot one of them.
  */
 import type pg from 'pg';
-import { TidemarkError } from '../errors.js';
-import { describePgError } from '../pg-errors.js';
+import { TidemarkError } from '../../errors.js';
+import { describePgError } from '../../pg-errors.js';
 import {
   historyRecordsSql, historyRowsSql, insertHistorySql, parseHistoryRecords, parseHistoryRows, readHistory,
   type ExecutionMode, type HistoryRecord, type HistoryRow,

@@ -6,8 +6,8 @@
  * long again. Instead the parser's statement boundaries are matched with
  * the names the error message quotes.
  */
-import type { SqlContext } from '../pg-errors.js';
-import { splitStatements, type SqlStatement } from '../sql/split.js';
+import type { SqlContext } from '../../pg-errors.js';
+import { splitStatements, type SqlStatement } from '../../sql/split.js';
 
 /** The double-quoted names in PostgreSQL's message, e.g. `relation "objects" already exists` → objects. */
 export function quotedNames(message: string): string[] {

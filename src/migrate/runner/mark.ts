@@ -3,7 +3,7 @@
  * bootstrap (adopting a database built before migrations). The checks are
  * here; the writes are the state store's.
  */
-import { TidemarkError } from '../errors.js';
+import { TidemarkError } from '../../errors.js';
 import { bootstrap, force } from '../state/store.js';
 import type { Session } from './session.js';
 import { loadState } from './state.js';

@@ -1,4 +1,4 @@
-import { abortSignalName, interruptedError } from '../errors.js';
+import { abortSignalName, interruptedError } from '../../errors.js';
 import type { LockHolder } from '../state/lock.js';
 import { executeStep, versionLabel, type StepResult } from './execute.js';
 import type { LockWait } from './backend-watch.js';

@@ -12,9 +12,9 @@
  * waits for its answer. Seen twice in a row, the connection is given up.
  */
 import type pg from 'pg';
-import type { DatabaseTarget } from '../connection-string.js';
-import { connect } from '../db/connect.js';
-import { closeConnection } from '../connection-close.js';
+import type { DatabaseTarget } from '../../connection-string.js';
+import { connect } from '../../db/connect.js';
+import { closeConnection } from '../../connection-close.js';
 
 export interface BlockingSession {
   pid: number;

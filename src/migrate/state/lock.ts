@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
-import { abortSignalName, interruptedError, TidemarkError } from '../errors.js';
+import { abortSignalName, interruptedError, TidemarkError } from '../../errors.js';
 
 export interface LockHolder {
   pid: number;

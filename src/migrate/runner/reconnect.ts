@@ -7,8 +7,8 @@
  * connection is retried for a bounded time.
  */
 import type pg from 'pg';
-import { connect } from '../db/connect.js';
-import { closeConnection } from '../connection-close.js';
+import { connect } from '../../db/connect.js';
+import { closeConnection } from '../../connection-close.js';
 import type { Step } from './plan.js';
 import type { Session } from './session.js';
 import { loadState } from './state.js';

@@ -1,6 +1,6 @@
 import { mkdir, open, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { TidemarkError } from '../errors.js';
+import { TidemarkError } from '../../errors.js';
 import { MAX_VERSION, normaliseMigrationName, parseMigrationFileName } from '../source/parse.js';
 
 export interface CreateOptions {

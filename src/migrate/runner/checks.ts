@@ -1,4 +1,4 @@
-import { TidemarkError } from '../errors.js';
+import { TidemarkError } from '../../errors.js';
 import type { ClassifiedMigration } from './classify.js';
 import type { LoadedState } from './state.js';
 
