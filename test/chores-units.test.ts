@@ -3,8 +3,8 @@ import { parseServerVersion, splitList } from '../src/config.js';
 import { backfillLockKey, checkScopeKeys, parseScope, scopeKey } from '../src/backfill/scope.js';
 import { asBackfill, batchResultProblem, countValue } from '../src/backfill/contract.js';
 import { jsonValue } from '../src/chores/query.js';
-import { alignedTable, csvLine, prettySize } from '../tasks/lib/table.js';
-import { clock, progressBar, progressText } from '../tasks/lib/backfill-format.js';
+import { alignedTable, csvLine, prettySize } from '../tasks/lib/format/table.js';
+import { clock, progressBar, progressText } from '../tasks/lib/format/backfill.js';
 import { listValues, rawValues, splitOwnFlags } from '../tasks/lib/cli.js';
 
 describe('configuration values', () => {

@@ -1,10 +1,10 @@
 /** Text renderings of the database chores' results: db:check, db:stats, db:query. */
-import type { CheckReport } from '../../src/chores/check.js';
-import type { StatsReport } from '../../src/chores/stats.js';
-import type { QueryResult } from '../../src/chores/query.js';
-import { TidemarkError } from '../../src/errors.js';
-import { out } from './cli.js';
-import { versionText } from './format.js';
+import type { CheckReport } from '../../../src/chores/check.js';
+import type { StatsReport } from '../../../src/chores/stats.js';
+import type { QueryResult } from '../../../src/chores/query.js';
+import { TidemarkError } from '../../../src/errors.js';
+import { out } from '../cli.js';
+import { versionText } from './migrate.js';
 import { alignedTable, count, csvLine, prettySize } from './table.js';
 
 const MARK = { pass: 'ok  ', fail: 'FAIL', skip: 'skip' } as const;

@@ -1,6 +1,6 @@
 /** Text renderings of backup results. */
-import type { BackupListEntry, PruneResult } from '../../src/backup/catalog.js';
-import { out } from './cli.js';
+import type { BackupListEntry, PruneResult } from '../../../src/backup/catalog.js';
+import { out } from '../cli.js';
 
 export function bytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];

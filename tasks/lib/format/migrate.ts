@@ -1,11 +1,11 @@
 /** Text renderings of the core's results for the terminal and for logs. */
-import type { MigrationEvent, RunReport, StepReport } from '../../src/migrate/runner/run.js';
-import type { StatusReport } from '../../src/migrate/commands/status.js';
-import type { HistoryReport } from '../../src/migrate/commands/history.js';
-import { describeHolder } from '../../src/migrate/state/lock.js';
-import type { BlockingSession, LockWait } from '../../src/migrate/runner/backend-watch.js';
-import type { Step } from '../../src/migrate/runner/plan.js';
-import { out } from './cli.js';
+import type { MigrationEvent, RunReport, StepReport } from '../../../src/migrate/runner/run.js';
+import type { StatusReport } from '../../../src/migrate/commands/status.js';
+import type { HistoryReport } from '../../../src/migrate/commands/history.js';
+import { describeHolder } from '../../../src/migrate/state/lock.js';
+import type { BlockingSession, LockWait } from '../../../src/migrate/runner/backend-watch.js';
+import type { Step } from '../../../src/migrate/runner/plan.js';
+import { out } from '../cli.js';
 
 export const versionText = (v: bigint | null | undefined): string => (v === null || v === undefined ? 'none' : String(v));
 

@@ -3,13 +3,13 @@
  * at each tenth of the work or every 30 s for cron logs), its summary, and
  * the list of backfills.
  */
-import type { BackfillEvent } from '../../src/backfill/batches.js';
-import type { BackfillReport } from '../../src/backfill/run.js';
-import type { BackfillList } from '../../src/backfill/list.js';
-import type { RunRecord } from '../../src/backfill/store.js';
-import { describeScope } from '../../src/backfill/scope.js';
-import { out } from './cli.js';
-import { ms } from './format.js';
+import type { BackfillEvent } from '../../../src/backfill/batches.js';
+import type { BackfillReport } from '../../../src/backfill/run.js';
+import type { BackfillList } from '../../../src/backfill/list.js';
+import type { RunRecord } from '../../../src/backfill/store.js';
+import { describeScope } from '../../../src/backfill/scope.js';
+import { out } from '../cli.js';
+import { ms } from './migrate.js';
 import { count } from './table.js';
 
 export interface Progress {
