@@ -1,6 +1,6 @@
 import { parse } from 'libpg-query';
 import { describe, expect, it } from 'vitest';
-import { deniedFunctionReason, readOnlyRefusal, statementName, type ParseNode } from '../src/sql/read-only.js';
+import { deniedFunctionReason, readOnlyRefusal, statementName, type ParseNode } from './read-only.js';
 
 /** The verdict on one statement, parsed by PostgreSQL's parser as db:query parses it. */
 async function verdict(sql: string) {

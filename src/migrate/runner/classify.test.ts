@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { classify, type Classification } from '../src/migrate/runner/classify.js';
-import { appliedInOrder, event, migration, migrations, versionRow } from './helpers/plain-state.js';
+import { classify, type Classification } from './classify.js';
+import { appliedInOrder, event, migration, migrations, versionRow } from '../../../test/helpers/plain-state.js';
 
 /** One line per entry: version, state, who applied it, and the flags that are set. */
 function brief(c: Classification): string[] {

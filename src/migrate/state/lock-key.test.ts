@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { advisoryLockKey, migrationLockKeys } from '../src/migrate/state/lock-key.js';
+import { advisoryLockKey, migrationLockKeys } from './lock-key.js';
 
 describe('advisoryLockKey', () => {
   it("matches golang-migrate's test vectors", () => {

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { classify } from '../src/migrate/runner/classify.js';
-import { planDown, planUp, type Step } from '../src/migrate/runner/plan.js';
-import type { Migration } from '../src/migrate/source/types.js';
-import type { HistoryRecord } from '../src/migrate/state/history.js';
-import { TidemarkError } from '../src/errors.js';
-import { appliedInOrder, event, migration, migrations, versionRow } from './helpers/plain-state.js';
+import { classify } from './classify.js';
+import { planDown, planUp, type Step } from './plan.js';
+import type { Migration } from '../source/types.js';
+import type { HistoryRecord } from '../state/history.js';
+import { TidemarkError } from '../../errors.js';
+import { appliedInOrder, event, migration, migrations, versionRow } from '../../../test/helpers/plain-state.js';
 
 function classified(files: Migration[], version: number | null, history: HistoryRecord[]) {
   return classify(files, versionRow(version), history);

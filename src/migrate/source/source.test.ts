@@ -2,10 +2,10 @@ import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { normaliseMigrationName, parseMigrationFileName, parseVersionArgument } from '../src/migrate/source/parse.js';
-import { inlineMigrations, readMigrationDir } from '../src/migrate/source/index.js';
-import { migrationsDir } from './helpers/migrations.js';
-import { parseHistoryRecords } from '../src/migrate/state/history.js';
+import { normaliseMigrationName, parseMigrationFileName, parseVersionArgument } from './parse.js';
+import { inlineMigrations, readMigrationDir } from './index.js';
+import { migrationsDir } from '../../../test/helpers/migrations.js';
+import { parseHistoryRecords } from '../state/history.js';
 
 describe('parseMigrationFileName', () => {
   it('reads golang-migrate names', () => {
