@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
-import { fanOut } from '../src/backup/stream.js';
+import { fanOut } from './stream.js';
 
 /** A source that yields `count` chunks of `size` bytes, each filled with its index. */
 function source(count: number, size: number): { stream: Readable; bytes: Buffer } {

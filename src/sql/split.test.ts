@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { managesOwnTransaction, splitStatements, SqlSyntaxError, wantsNoTransaction } from '../src/sql/split.js';
+import { managesOwnTransaction, splitStatements, SqlSyntaxError, wantsNoTransaction } from './split.js';
 
 describe('splitStatements', () => {
   it('keeps dollar-quoted bodies, strings, comments and BEGIN ATOMIC whole', async () => {

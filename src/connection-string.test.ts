@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseDatabaseUrl, redactUrl } from '../src/connection-string.js';
+import { parseDatabaseUrl, redactUrl } from './connection-string.js';
 
 describe('parseDatabaseUrl', () => {
   it('honours sslmode, search_path, options and golang-migrate x- parameters', () => {
