@@ -1,7 +1,7 @@
 import { isFalse, settingsFrom, readEnvironment, type ConfigInput } from './config.js';
-import { migrate, type MigrateOptions } from './commands/migrate.js';
-import { inlineMigrations, type InlineMigration } from './source/index.js';
-import type { RunReport } from './runner/run.js';
+import { migrate, type MigrateOptions } from './migrate/commands/migrate.js';
+import { inlineMigrations, type InlineMigration } from './migrate/source/index.js';
+import type { RunReport } from './migrate/runner/run.js';
 
 export interface AutoMigrateOptions extends ConfigInput, Pick<MigrateOptions, 'onEvent' | 'allowOutOfOrder' | 'ignoreChecksums' | 'signal'> {
   /** The app's prefix: `HOLOMUSH` reads HOLOMUSH_DB_AUTO_MIGRATE. Default TIDEMARK. */

@@ -1,6 +1,6 @@
 import { listBackfills } from '../src/backfill/list.js';
 import { command, out, parse, run, settings, withConnectionOptions } from './lib/cli.js';
-import { printBackfillList } from './lib/backfill-format.js';
+import { printBackfillList } from './lib/format/backfill.js';
 
 const cli = withConnectionOptions(command('backfill:list', 'backfill:list [--json]', 'The backfills, each with its description and last run. Exits 1 if one cannot be loaded.'))
   .option('--backfills-dir <dir>', 'where backfills live (BACKFILLS_DIR, default ./backfills)');

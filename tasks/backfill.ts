@@ -1,7 +1,7 @@
 import { DEFAULT_BATCH_SIZE, runBackfill } from '../src/backfill/run.js';
 import { parseScope } from '../src/backfill/scope.js';
 import { command, intOption, out, parse, rawValues, run, settings, usageError, withConnectionOptions } from './lib/cli.js';
-import { printBackfillReport, progressPrinter } from './lib/backfill-format.js';
+import { printBackfillReport, progressPrinter } from './lib/format/backfill.js';
 import { stopOnSignals } from './lib/signals.js';
 
 const cli = withConnectionOptions(command('backfill', 'backfill NAME [--dry-run] [--scope KEY=VALUE]... [--batch-size N] [--sleep MS] [--restart] [-q]',

@@ -1,6 +1,6 @@
 import { listBackups } from '../src/backup/catalog.js';
 import { backupSettings, command, out, parse, run, withBackupOptions } from './lib/cli.js';
-import { printList } from './lib/format-backup.js';
+import { printList } from './lib/format/backup.js';
 
 const cli = withBackupOptions(command('backup:list', 'backup:list [--json]', 'The backups in BACKUP_DIR: kind, size, age, versions, schema version, tag, verified.'));
 

@@ -1,7 +1,7 @@
 import { pruneBackups } from '../src/backup/catalog.js';
 import { DEFAULT_RETENTION } from '../src/backup/retention.js';
 import { backupSettings, command, intOption, parse, run, withBackupOptions } from './lib/cli.js';
-import { printPrune } from './lib/format-backup.js';
+import { printPrune } from './lib/format/backup.js';
 
 const cli = withBackupOptions(command('backup:prune', 'backup:prune [--keep-last N] [--keep-daily D] [--keep-weekly W] [--keep-monthly M] [--dry-run]', 'Delete old backups by retention, never a pinned one, the newest verified one, or a file tidemark did not write.'))
   .option('--keep-last <n>', `keep the newest N (default ${DEFAULT_RETENTION.keepLast})`)

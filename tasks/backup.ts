@@ -3,8 +3,8 @@ import { DEFAULT_RETENTION } from '../src/backup/retention.js';
 import { pruneBackups } from '../src/backup/catalog.js';
 import { backupSettings, command, intOption, out, parse, run, usageError, withBackupOptions } from './lib/cli.js';
 import { interruptOnSignals } from './lib/signals.js';
-import { bytes, printPrune } from './lib/format-backup.js';
-import { ms } from './lib/format.js';
+import { bytes, printPrune } from './lib/format/backup.js';
+import { ms } from './lib/format/migrate.js';
 
 const cli = withBackupOptions(command('backup', 'backup [--schema-only | --data-only] [--format directory --jobs N] [--compress X] [--tag TEXT] [--prune]', 'Dump the database of DATABASE_URL into BACKUP_DIR, atomically, with a manifest and a verified read-back.'))
   .option('--schema-only', 'dump only the schema (<db>_<ts>_schema.dump)')

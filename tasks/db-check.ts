@@ -1,7 +1,7 @@
 import { DEFAULT_CHECK_TIMEOUT_MS, checkDatabase } from '../src/chores/check.js';
 import { parseDuration } from '../src/config.js';
 import { command, listValues, out, parse, rawValues, run, settings, withDatabaseOptions } from './lib/cli.js';
-import { checkFailed, printCheckReport } from './lib/chores-format.js';
+import { checkFailed, printCheckReport } from './lib/format/chores.js';
 
 const cli = withDatabaseOptions(command('db:check', 'db:check [--wait [--timeout D]] [--extension NAME]... [--min-version V]',
   'Check that the database is ready: connection, server version, extensions, CREATE privilege, migration state. Exits 1 if any check fails.'))

@@ -1,6 +1,6 @@
 import { rowObjects, runQuery } from '../src/chores/query.js';
 import { command, out, parse, run, settings, usageError, withConnectionOptions } from './lib/cli.js';
-import { printQueryCsv, printQueryTable } from './lib/chores-format.js';
+import { printQueryCsv, printQueryTable } from './lib/format/chores.js';
 import { interruptOnSignals } from './lib/signals.js';
 
 const cli = withConnectionOptions(command('db:query', 'db:query SQL [--json | --csv] [--write]',

@@ -1,6 +1,6 @@
 import { DEFAULT_STATS_LIMIT, databaseStats } from '../src/chores/stats.js';
 import { command, intOption, out, parse, run, settings, withDatabaseOptions } from './lib/cli.js';
-import { printStats } from './lib/chores-format.js';
+import { printStats } from './lib/format/chores.js';
 
 const cli = withDatabaseOptions(command('db:stats', 'db:stats [--limit N] [--json]',
   'The largest tables (live row estimate, total size, last vacuum and analyze) and the migration version.'))

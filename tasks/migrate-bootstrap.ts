@@ -1,8 +1,8 @@
-import { migrateBootstrap } from '../src/commands/bootstrap.js';
-import { invalidVersion } from '../src/commands/force.js';
-import { parseVersionArgument } from '../src/source/parse.js';
+import { migrateBootstrap } from '../src/migrate/commands/bootstrap.js';
+import { invalidVersion } from '../src/migrate/commands/force.js';
+import { parseVersionArgument } from '../src/migrate/source/parse.js';
 import { command, out, parse, run, settings, withDatabaseOptions } from './lib/cli.js';
-import { versionText } from './lib/format.js';
+import { versionText } from './lib/format/migrate.js';
 
 const cli = withDatabaseOptions(command('migrate:bootstrap', 'migrate:bootstrap [--to V] [--force] [--dry-run]', 'Mark migrations as applied without running them, for a database built before migrations.'))
   .option('--to <version>', 'mark migrations up to this version only', { type: [String] })

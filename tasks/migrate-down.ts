@@ -1,8 +1,8 @@
-import { migrateDown } from '../src/commands/down.js';
-import { parseVersionArgument } from '../src/source/parse.js';
-import { invalidVersion } from '../src/commands/force.js';
+import { migrateDown } from '../src/migrate/commands/down.js';
+import { parseVersionArgument } from '../src/migrate/source/parse.js';
+import { invalidVersion } from '../src/migrate/commands/force.js';
 import { command, confirm, intOption, out, parse, run, settings, usageError, withDatabaseOptions } from './lib/cli.js';
-import { printDownSummary, printDryRun } from './lib/format.js';
+import { printDownSummary, printDryRun } from './lib/format/migrate.js';
 import { interruptibleRun } from './lib/migration-run.js';
 
 const cli = withDatabaseOptions(command('migrate:down', 'migrate:down [N] [--to V] [--all --yes] [--dry-run [--sql]]', 'Roll back one migration, N migrations, down to version V, or all.'))

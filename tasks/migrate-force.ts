@@ -1,7 +1,7 @@
-import { invalidVersion, migrateForce } from '../src/commands/force.js';
-import { parseVersionArgument } from '../src/source/parse.js';
+import { invalidVersion, migrateForce } from '../src/migrate/commands/force.js';
+import { parseVersionArgument } from '../src/migrate/source/parse.js';
 import { command, out, parse, run, settings, usageError, withDatabaseOptions } from './lib/cli.js';
-import { versionText } from './lib/format.js';
+import { versionText } from './lib/format/migrate.js';
 
 const cli = withDatabaseOptions(command('migrate:force', 'migrate:force V', 'Set the version to V and clear dirty without running SQL (-1 empties the table).'));
 

@@ -1,8 +1,8 @@
-import { migrateGoto } from '../src/commands/goto.js';
-import { invalidVersion } from '../src/commands/force.js';
-import { parseVersionArgument } from '../src/source/parse.js';
+import { migrateGoto } from '../src/migrate/commands/goto.js';
+import { invalidVersion } from '../src/migrate/commands/force.js';
+import { parseVersionArgument } from '../src/migrate/source/parse.js';
 import { command, out, parse, run, settings, usageError, withDatabaseOptions } from './lib/cli.js';
-import { printDownSummary, printDryRun, printUpSummary } from './lib/format.js';
+import { printDownSummary, printDryRun, printUpSummary } from './lib/format/migrate.js';
 import { interruptibleRun } from './lib/migration-run.js';
 
 const cli = withDatabaseOptions(command('migrate:goto', 'migrate:goto V [--dry-run]', 'Migrate up or down to exactly version V (an existing version, or 0).'))

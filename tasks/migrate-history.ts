@@ -1,6 +1,6 @@
-import { migrateHistory } from '../src/commands/history.js';
+import { migrateHistory } from '../src/migrate/commands/history.js';
 import { command, out, parse, run, settings, withDatabaseOptions } from './lib/cli.js';
-import { printHistory } from './lib/format.js';
+import { printHistory } from './lib/format/migrate.js';
 
 const cli = withDatabaseOptions(command('migrate:history', 'migrate:history [--json]', 'Every migration, applied or pending, newest first, with (current), when, how long and by whom.'));
 

@@ -1,6 +1,6 @@
-import { migrateStatus } from '../src/commands/status.js';
+import { migrateStatus } from '../src/migrate/commands/status.js';
 import { command, out, parse, run, settings, withDatabaseOptions } from './lib/cli.js';
-import { printStatus } from './lib/format.js';
+import { printStatus } from './lib/format/migrate.js';
 
 const cli = withDatabaseOptions(command('migrate:status', 'migrate:status [--json] [--exit-code]', 'Show the version, pending migrations and problems.'))
   .option('--exit-code', 'exit 3 when anything is pending or wrong (for CI gates)');

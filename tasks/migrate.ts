@@ -1,6 +1,6 @@
-import { migrate } from '../src/commands/migrate.js';
+import { migrate } from '../src/migrate/commands/migrate.js';
 import { command, intOption, out, parse, run, settings, withDatabaseOptions } from './lib/cli.js';
-import { printDryRun, printUpSummary } from './lib/format.js';
+import { printDryRun, printUpSummary } from './lib/format/migrate.js';
 import { interruptibleRun } from './lib/migration-run.js';
 
 const cli = withDatabaseOptions(command('migrate', 'migrate [--steps N] [--dry-run [--sql]]', 'Apply pending migrations in version order.'))

@@ -1,6 +1,6 @@
 import { restore } from '../src/backup/restore.js';
 import { backupSettings, command, confirm, intOption, out, parse, run, usageError, withBackupOptions } from './lib/cli.js';
-import { ms } from './lib/format.js';
+import { ms } from './lib/format/migrate.js';
 import { interruptOnSignals } from './lib/signals.js';
 
 const cli = withBackupOptions(command('restore', 'restore FILE --yes [--clean] | restore FILE --new NAME [--jobs N] [--no-owner] [--single-transaction]', 'Restore a backup into the database of DATABASE_URL (all or nothing), or into a new database.'))

@@ -1,8 +1,8 @@
 import { startDevDatabase } from '../src/devdb/index.js';
-import { migrate } from '../src/commands/migrate.js';
-import { migrateStatus } from '../src/commands/status.js';
+import { migrate } from '../src/migrate/commands/migrate.js';
+import { migrateStatus } from '../src/migrate/commands/status.js';
 import { command, out, parse, run, settings, withDatabaseOptions } from './lib/cli.js';
-import { printEvent, printStatus, printUpSummary } from './lib/format.js';
+import { printEvent, printStatus, printUpSummary } from './lib/format/migrate.js';
 
 const cli = withDatabaseOptions(command('start', 'start', 'Start the embedded PostgreSQL 18, apply the migrations and report the status.'));
 

@@ -6,7 +6,7 @@ import { createTestDatabase, type TestDatabase } from './helpers/db.js';
 import { collect, runCli, spawnCli } from './helpers/cli.js';
 import { DEMO_DIR, migrationsDir } from './helpers/migrations.js';
 import { waitFor } from './helpers/wait.js';
-import { advisoryLockKey } from '../src/state/lock-key.js';
+import { advisoryLockKey } from '../src/migrate/state/lock-key.js';
 
 const open: TestDatabase[] = [];
 afterEach(async () => {

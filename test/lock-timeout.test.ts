@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
-import { acquireLocks } from '../src/state/lock.js';
-import { migrationLockKeys } from '../src/state/lock-key.js';
+import { acquireLocks } from '../src/migrate/state/lock.js';
+import { migrationLockKeys } from '../src/migrate/state/lock-key.js';
 import { collect, runCli, spawnCli } from './helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from './helpers/db.js';
 import { migrationsDir } from './helpers/migrations.js';

@@ -322,7 +322,7 @@ describe('migrate:create', () => {
   });
   it('never overwrites an existing file', async () => {
     const { project, dir } = await migrationsDir({});
-    const { createMigration } = await import('../src/commands/create.js');
+    const { createMigration } = await import('../src/migrate/commands/create.js');
     const now = new Date(Date.UTC(2026, 0, 2, 3, 4, 5));
     await writeFile(path.join(dir, '20260102030405_x.down.sql'), 'keep me');
     await expect(createMigration('x', { dir, timestamp: true, now })).rejects.toMatchObject({ code: 'MIGRATION_CREATE_FAILED' });

@@ -27,7 +27,7 @@ function contender(name, role, events, backup, check) {
     prepare: async (ctx) => {
       const data = await dataset(ctx, events);
       const dir = await emptyDir(ctx, name);
-      await settle(data.server);
+      await settle(ctx, data.server);
       return { data, dir };
     },
     run: (ctx, { data, dir }) => backup(data, dir),

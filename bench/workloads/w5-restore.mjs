@@ -22,7 +22,7 @@ function contender(id, name, role, events, jobs, restore) {
     prepare: async (ctx) => {
       const source = await archive(ctx, events);
       await source.data.server.dropDatabase(database);
-      await settle(source.data.server);
+      await settle(ctx, source.data.server);
       return { source, database, script: await restoreScript(source.data, path.join(ctx.work, 'w5-scripts'), jobs) };
     },
     run: (ctx, prepared) => restore(prepared),

@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { TidemarkError } from '../errors.js';
-import { normaliseMigrationName } from '../source/parse.js';
+import { normaliseMigrationName } from '../migrate/source/parse.js';
 import { listBackfillFiles } from './loader.js';
 
 export interface CreatedBackfill {

@@ -2,7 +2,7 @@ import type { Settings } from '../config.js';
 import { describeCause } from '../errors.js';
 import { withClient } from '../db/scoped.js';
 import { migrationsSchema } from '../db/schema.js';
-import { findLockHolder } from '../state/lock.js';
+import { findLockHolder } from '../migrate/state/lock.js';
 import { importBackfill, listBackfillFiles } from './loader.js';
 import { backfillLockKey } from './scope.js';
 import { backfillTables, backfillTablesExist, lastRuns, type RunRecord } from './store.js';

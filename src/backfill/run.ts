@@ -6,7 +6,7 @@ import { TidemarkError, describeCause, isTidemarkError } from '../errors.js';
 import { describePgError, isPgError } from '../pg-errors.js';
 import { withAdvisoryLock, withClient } from '../db/scoped.js';
 import { migrationsSchema, noSchemaError } from '../db/schema.js';
-import { describeHolder, findLockHolder } from '../state/lock.js';
+import { describeHolder, findLockHolder } from '../migrate/state/lock.js';
 import { countValue, type Backfill, type BackfillContext } from './contract.js';
 import { loadBackfill } from './loader.js';
 import { backfillLockKey, checkScopeKeys, describeScope, scopeKey, type Scope } from './scope.js';

@@ -2,7 +2,7 @@ import { closeConnection } from '../connection-close.js';
 import pg from 'pg';
 import { parseServerVersion, type ServerVersion, type Settings } from '../config.js';
 import { describeCause } from '../errors.js';
-import { migrateStatus } from '../commands/status.js';
+import { migrateStatus } from '../migrate/commands/status.js';
 import { connectWithWait } from './connect.js';
 
 export type CheckStatus = 'pass' | 'fail' | 'skip';

@@ -3,7 +3,7 @@ import type { Settings } from '../config.js';
 import { TidemarkError } from '../errors.js';
 import { describePgError } from '../pg-errors.js';
 import { withClient } from '../db/scoped.js';
-import { readVersionState } from '../state/version.js';
+import { readVersionState } from '../migrate/state/version.js';
 import { resolveStateTables } from '../db/schema.js';
 
 export interface TableStats {

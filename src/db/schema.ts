@@ -6,7 +6,7 @@
 import type pg from 'pg';
 import type { TableName } from '../config.js';
 import { TidemarkError, type ErrorCode } from '../errors.js';
-import { stateTables, type StateTables } from '../state/tables.js';
+import { stateTables, type StateTables } from '../migrate/state/tables.js';
 
 /** The schema, or undefined when none is configured and search_path names no existing schema. */
 export async function migrationsSchema(client: pg.ClientBase, table: TableName): Promise<string | undefined> {

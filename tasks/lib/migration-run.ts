@@ -1,6 +1,6 @@
-import type { EventListener, MigrationEvent } from '../../src/runner/run.js';
-import type { Step } from '../../src/runner/plan.js';
-import { printEvent } from './format.js';
+import type { EventListener, MigrationEvent } from '../../src/migrate/runner/run.js';
+import type { Step } from '../../src/migrate/runner/plan.js';
+import { printEvent } from './format/migrate.js';
 import { interruptOnSignals } from './signals.js';
 
 function whileRunning(step: Step): string {

@@ -2,9 +2,9 @@
  * Plain values for the runner's pure parts (classify, plan): migrations whose
  * scripts are never read, a version row, history records. No database.
  */
-import type { HistoryDirection, HistoryRecord } from '../../src/state/history.js';
-import type { VersionState } from '../../src/state/version.js';
-import type { Migration, MigrationScript } from '../../src/source/types.js';
+import type { HistoryDirection, HistoryRecord } from '../../src/migrate/state/history.js';
+import type { VersionState } from '../../src/migrate/state/version.js';
+import type { Migration, MigrationScript } from '../../src/migrate/source/types.js';
 
 function script(fileName: string, direction: 'up' | 'down'): MigrationScript {
   return { fileName, direction, load: async () => ({ sql: `-- ${fileName}`, checksum: `sum-${fileName}`, byteOrderMark: false }) };

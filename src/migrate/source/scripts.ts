@@ -1,0 +1,91 @@
+import { hash } from 'node:crypto';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import { TidemarkError } from '../../errors.js';
+import { decodeMigrationFile } from './encoding.js';
+import type { Direction } from './parse.js';
+import type { LoadedScript, MigrationScript } from './types.js';
+
+export function checksumOf(bytes: Buffer | string): string {
+  return hash('sha256', bytes, 'hex');
+}
+
+/**
+ * Migration files are small: each is read into this one buffer (open, read,
+ * close), where readFileSync would also stat it and allocate a buffer of its
+ * own; with thousands of files that is a fifth less time and far less for
+ * the garbage collector. A file that fills the buffer is read again whole.
+ */
+const READ_BUFFER = Buffer.allocUnsafeSlow(64 * 1024);
+
+function readSmallFile(file: string): Buffer {
+  const fd = openSync(file, 'r');
+  let length: number;
+  try {
+    length = readSync(fd, READ_BUFFER, 0, READ_BUFFER.length, 0);
+  } finally {
+    closeSync(fd);
+  }
+  return length < READ_BUFFER.length ? READ_BUFFER.subarray(0, length) : readFileSync(file);
+}
+
+/**
+ * A script read from disk at most once, when first needed. The read is
+ * synchronous: migration files are small, and for a thousand of them one
+ * blocking read each costs a fraction of the open/stat/read/close round trips
+ * through the thread pool that an asynchronous read takes. `base` is the
+ * directory with its trailing separator, normalised once for all its files.
+ * A class rather than closures: one small object per file, for directories of
+ * ten thousand.
+ */
+class FileScript implements MigrationScript {
+  private loaded: Promise<LoadedScript> | undefined;
+
+  constructor(private readonly base: string, readonly fileName: string, readonly direction: Direction) {}
+
+  load(): Promise<LoadedScript> {
+    return (this.loaded ??= new Promise((resolve) => resolve(this.read())));
+  }
+
+  private read(): LoadedScript {
+    let bytes: Buffer;
+    try {
+      // The shared buffer is only looked at here: the text and the hash are copies.
+      bytes = readSmallFile(this.base + this.fileName);
+    } catch (err) {
+      throw new TidemarkError('MIGRATION_SOURCE_FAILED', 'cannot read migrations', {
+        operation: `read ${this.base}${this.fileName}`,
+        cause: (err as Error).message,
+      }, { cause: err });
+    }
+    // The checksum is over the bytes as they are, byte order mark and all.
+    return { ...decodeMigrationFile(bytes, this.base + this.fileName), checksum: checksumOf(bytes) };
+  }
+}
+
+export function fileScript(base: string, fileName: string, direction: Direction): MigrationScript {
+  return new FileScript(base, fileName, direction);
+}
+
+export function inlineScript(sql: string, fileName: string, direction: Direction): MigrationScript {
+  const byteOrderMark = sql.charCodeAt(0) === 0xfeff;
+  const text = byteOrderMark ? sql.slice(1) : sql;
+  const loaded = Promise.resolve({ sql: text, checksum: checksumOf(Buffer.from(sql, 'utf8')), byteOrderMark });
+  return { fileName, direction, load: () => loaded };
+}
+
+/** Files read per slice of read-ahead: about half a millisecond of work for small files. */
+const READ_AHEAD_SLICE = 64;
+
+/**
+ * Loads the scripts a slice at a time, yielding to the event loop between
+ * slices, so that network round trips in flight (a connection being set up,
+ * a query) progress meanwhile: reading and waiting overlap instead of adding
+ * up. A failing read is left in the script for whoever loads it next; the
+ * read-ahead itself never fails. Stops early once `stopped()` says so.
+ */
+export async function readAhead(scripts: MigrationScript[], stopped: () => boolean): Promise<void> {
+  for (let i = 0; i < scripts.length && !stopped(); i += READ_AHEAD_SLICE) {
+    for (const script of scripts.slice(i, i + READ_AHEAD_SLICE)) script.load().catch(() => undefined);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}

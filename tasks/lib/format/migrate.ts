@@ -1,0 +1,113 @@
+/** Text renderings of the core's results for the terminal and for logs. */
+import type { MigrationEvent, RunReport, StepReport } from '../../../src/migrate/runner/run.js';
+import type { StatusReport } from '../../../src/migrate/commands/status.js';
+import type { HistoryReport } from '../../../src/migrate/commands/history.js';
+import { describeHolder } from '../../../src/migrate/state/lock.js';
+import type { BlockingSession, LockWait } from '../../../src/migrate/runner/backend-watch.js';
+import type { Step } from '../../../src/migrate/runner/plan.js';
+import { out } from '../cli.js';
+
+export const versionText = (v: bigint | null | undefined): string => (v === null || v === undefined ? 'none' : String(v));
+
+export function ms(value: number | null | undefined): string {
+  if (value === null || value === undefined) return '-';
+  return value >= 1000 ? `${(value / 1000).toFixed(2)} s` : `${Math.round(value)} ms`;
+}
+
+function stepLabel(step: Pick<StepReport, 'version' | 'name' | 'fileName'>): string {
+  return `${step.version} ${step.name} (${step.fileName})`;
+}
+
+/** Progress lines as migrations run; the same for a terminal and a log file. */
+export function printEvent(event: MigrationEvent): void {
+  if (event.type === 'lock-wait') out.warn(`waiting for the migration lock, ${describeHolder(event.holder)}`);
+  else if (event.type === 'blocked') out.warn(describeLockWait(event.step, event.wait));
+  else if (event.type === 'warning') out.warn(`warning: ${event.message}`);
+  else if (event.type === 'migrated') {
+    const { step, result } = event;
+    const verb = step.direction === 'up' ? 'applied' : 'rolled back';
+    const mode = result.mode === 'transaction' ? '' : `, ${result.mode}`;
+    out.line(`  ${verb} ${step.version} ${step.name} (${step.script.fileName}) in ${ms(result.durationMs)}${mode}`);
+  }
+}
+
+function describeBlocker(holder: BlockingSession): string {
+  const app = holder.application ? `"${holder.application}"` : 'no application_name';
+  const since = holder.since ? ` since ${holder.since.toISOString()}` : '';
+  const query = holder.query ? `: ${holder.query.replace(/\s+/g, ' ').slice(0, 120)}` : '';
+  return `pid ${holder.pid} (${app}, user ${holder.user}${holder.clientAddress ? ` from ${holder.clientAddress}` : ''}), ${holder.state ?? 'unknown state'}${since}${query}`;
+}
+
+/** A migration waits for a lock: which, for how long, held by whom; meanwhile its queued lock blocks others too. */
+export function describeLockWait(step: Step, wait: LockWait): string {
+  const what = wait.mode ? `${wait.mode}${wait.relation ? ` on ${wait.relation}` : ''}` : 'a lock';
+  const by = wait.holders.map(describeBlocker).join('; ');
+  return `  migration ${step.version} has waited ${ms(wait.waitedMs)} for ${what}, held by ${by} (queries on that table queue behind it)`;
+}
+
+export function printDryRun(report: RunReport, verb: string): void {
+  out.line('Dry run: nothing was changed.');
+  out.line(`Current version: ${versionText(report.fromVersion)}`);
+  out.line(`Target version: ${versionText(report.toVersion)}`);
+  if (!report.steps.length) {
+    out.line(`Nothing to ${verb}.`);
+    return;
+  }
+  out.line(`Would ${verb} ${report.steps.length} migration${report.steps.length === 1 ? '' : 's'}:`);
+  for (const step of report.steps) {
+    out.line(`  ${stepLabel(step)}${step.outOfOrder ? ' [out of order]' : ''}`);
+    if (step.sql === undefined) continue;
+    if (step.byteOrderMark) out.line('      (a UTF-8 byte order mark at the start of the file is not sent)');
+    out.line(step.sql.replace(/\s+$/, '').split('\n').map((l) => `      ${l}`).join('\n'));
+  }
+}
+
+export function printUpSummary(report: RunReport): void {
+  if (!report.steps.length) out.line(`Already at latest version: ${versionText(report.toVersion)}`);
+  else out.line(`Migrated from version ${versionText(report.fromVersion)} to ${versionText(report.toVersion)} (${report.steps.length} migration${report.steps.length === 1 ? '' : 's'}, ${ms(report.durationMs)})`);
+}
+
+export function printDownSummary(report: RunReport): void {
+  if (!report.steps.length) out.line(`Nothing to roll back: at version ${versionText(report.toVersion)}`);
+  else out.line(`Rolled back from version ${versionText(report.fromVersion)} to ${versionText(report.toVersion)} (${report.steps.length} migration${report.steps.length === 1 ? '' : 's'}, ${ms(report.durationMs)})`);
+}
+
+export function printStatus(s: StatusReport): void {
+  out.line(`Database:  ${s.database}`);
+  out.line(`Table:     ${s.table}`);
+  out.line(`Version:   ${versionText(s.version)}${s.dirty ? ' (dirty)' : ''}`);
+  out.line(`Applied:   ${s.counts.applied}    Pending: ${s.counts.pending}    Files: ${s.counts.total}`);
+  if (s.pending.length) {
+    out.line('Pending:');
+    for (const p of s.pending) out.line(`  ${p.version} ${p.name} (${p.fileName ?? 'no file'})`);
+  }
+  if (s.problems.length) {
+    out.line('Problems:');
+    for (const p of s.problems) out.line(`  [${p.kind}] ${p.message}`);
+  }
+  for (const note of s.notes) out.line(`Note: ${note}`);
+  for (const warning of s.warnings) out.warn(`warning: ${warning}`);
+  if (!s.problems.length && !s.pending.length) out.line('Up to date.');
+}
+
+const APPLIED_BY: Record<string, string> = { tidemark: '', bootstrap: 'bootstrapped', outside: 'applied outside tidemark (no history)' };
+
+export function printHistory(h: HistoryReport): void {
+  if (!h.migrations.length) {
+    out.line('No migrations.');
+    return;
+  }
+  for (const m of h.migrations) {
+    const flags = [m.current ? '(current)' : '', m.current && h.dirty ? '(dirty)' : '', m.outOfOrder ? '(out of order)' : '', m.missingFile ? '(file missing)' : ''].filter(Boolean).join(' ');
+    const label = `${m.version} ${m.name}${flags ? ` ${flags}` : ''}`;
+    if (m.state === 'pending') {
+      out.line(`${label}\n    pending`);
+      continue;
+    }
+    const detail = m.appliedBy && m.appliedBy !== 'tidemark' ? APPLIED_BY[m.appliedBy] : '';
+    const when = m.appliedAt ? `applied ${m.appliedAt.toISOString()}` : '';
+    const who = m.user ? `by ${m.user}${m.host ? `@${m.host}` : ''}${m.application ? ` (${m.application})` : ''}` : '';
+    const duration = m.durationMs !== undefined ? `in ${ms(m.durationMs)}` : '';
+    out.line(`${label}\n    ${[when, duration, who, detail].filter(Boolean).join(', ')}`);
+  }
+}
