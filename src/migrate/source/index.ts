@@ -2,7 +2,7 @@ import { lstatSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { TidemarkError } from '../../errors.js';
 import { MAX_VERSION, MIGRATION_FILE_PATTERN, canonicalVersion, compareCanonicalVersions, type Direction } from './parse.js';
-import { fileScript, inlineScript } from './scripts.js';
+import { fileScript, inlineScript, SmallFileReader } from './scripts.js';
 
 export { readAhead } from './scripts.js';
 import type { InlineMigration, Migration, MigrationScript, MigrationSet } from './types.js';
@@ -59,6 +59,7 @@ export async function readMigrationDir(dir: string): Promise<MigrationSet> {
   }
   const collector = new MigrationCollector();
   const unmatched: string[] = [];
+  const reader = new SmallFileReader();
   const base = path.join(dir, path.sep);
   for (const fileName of names) {
     if (fileName.charCodeAt(0) === 46 /* . */) continue;
@@ -70,7 +71,7 @@ export async function readMigrationDir(dir: string): Promise<MigrationSet> {
     const key = canonicalVersion(match[1]);
     if (key === undefined) throw sourceError(operation, `${fileName}: version is larger than ${MAX_VERSION} (PostgreSQL's bigint)`);
     const direction = match[3] as Direction;
-    collector.add(key, match[2], direction, fileScript(base, fileName, direction), operation);
+    collector.add(key, match[2], direction, fileScript(reader, base, fileName, direction), operation);
   }
   unmatched.sort();
   const warnings = unmatched.length

@@ -10,22 +10,26 @@ export function checksumOf(bytes: Buffer | string): string {
 }
 
 /**
- * Migration files are small: each is read into this one buffer (open, read,
- * close), where readFileSync would also stat it and allocate a buffer of its
- * own; with thousands of files that is a fifth less time and far less for
- * the garbage collector. A file that fills the buffer is read again whole.
+ * Migration files are small: a directory's files are read into one buffer
+ * (open, read, close), where readFileSync would also stat each and allocate a
+ * buffer of its own; with thousands of files that is a fifth less time and
+ * far less for the garbage collector. A file that fills the buffer is read
+ * again whole. One reader per directory listing, owned by its scripts.
  */
-const READ_BUFFER = Buffer.allocUnsafeSlow(64 * 1024);
+export class SmallFileReader {
+  private readonly buffer = Buffer.allocUnsafeSlow(64 * 1024);
 
-function readSmallFile(file: string): Buffer {
-  const fd = openSync(file, 'r');
-  let length: number;
-  try {
-    length = readSync(fd, READ_BUFFER, 0, READ_BUFFER.length, 0);
-  } finally {
-    closeSync(fd);
+  /** The bytes, valid until the next read: the caller copies what it keeps. */
+  read(file: string): Buffer {
+    const fd = openSync(file, 'r');
+    let length: number;
+    try {
+      length = readSync(fd, this.buffer, 0, this.buffer.length, 0);
+    } finally {
+      closeSync(fd);
+    }
+    return length < this.buffer.length ? this.buffer.subarray(0, length) : readFileSync(file);
   }
-  return length < READ_BUFFER.length ? READ_BUFFER.subarray(0, length) : readFileSync(file);
 }
 
 /**
@@ -40,7 +44,7 @@ function readSmallFile(file: string): Buffer {
 class FileScript implements MigrationScript {
   private loaded: Promise<LoadedScript> | undefined;
 
-  constructor(private readonly base: string, readonly fileName: string, readonly direction: Direction) {}
+  constructor(private readonly reader: SmallFileReader, private readonly base: string, readonly fileName: string, readonly direction: Direction) {}
 
   load(): Promise<LoadedScript> {
     return (this.loaded ??= new Promise((resolve) => resolve(this.read())));
@@ -50,7 +54,7 @@ class FileScript implements MigrationScript {
     let bytes: Buffer;
     try {
       // The shared buffer is only looked at here: the text and the hash are copies.
-      bytes = readSmallFile(this.base + this.fileName);
+      bytes = this.reader.read(this.base + this.fileName);
     } catch (err) {
       throw new TidemarkError('MIGRATION_SOURCE_FAILED', 'cannot read migrations', {
         operation: `read ${this.base}${this.fileName}`,
@@ -62,8 +66,8 @@ class FileScript implements MigrationScript {
   }
 }
 
-export function fileScript(base: string, fileName: string, direction: Direction): MigrationScript {
-  return new FileScript(base, fileName, direction);
+export function fileScript(reader: SmallFileReader, base: string, fileName: string, direction: Direction): MigrationScript {
+  return new FileScript(reader, base, fileName, direction);
 }
 
 export function inlineScript(sql: string, fileName: string, direction: Direction): MigrationScript {

@@ -1,5 +1,4 @@
 import pg from 'pg';
-import { hostname } from 'node:os';
 import type { StateTables } from './tables.js';
 
 const { escapeLiteral } = pg;
@@ -43,10 +42,6 @@ export interface HistoryEntry {
 
 export const TOOL_NAME = 'tidemark';
 
-// Asked once per process: a system call per history row shows in a run of thousands.
-let host: string | undefined;
-const clientHost = () => (host ??= hostname());
-
 function literal(value: string | bigint | number | null | undefined): string {
   if (value === null || value === undefined) return 'NULL';
   if (typeof value === 'bigint' || typeof value === 'number') return String(value);
@@ -63,7 +58,7 @@ export function insertHistorySql(t: StateTables, entry: HistoryEntry): string {
   const started = entry.durationMs === 'transaction' ? 'now()' : typeof entry.durationMs === 'number' ? `clock_timestamp() - make_interval(secs => ${entry.durationMs / 1000})` : 'clock_timestamp()';
   return `INSERT INTO ${t.history} (version, name, direction, from_version, to_version, checksum, mode, started_at, duration_ms, client_host, tool) VALUES (${[
     literal(entry.version), literal(entry.name), literal(entry.direction), literal(entry.fromVersion), literal(entry.toVersion),
-    literal(entry.checksum), literal(entry.mode), started, duration, literal(clientHost()), literal(TOOL_NAME),
+    literal(entry.checksum), literal(entry.mode), started, duration, literal(t.clientHost), literal(TOOL_NAME),
   ].join(', ')})`;
 }
 

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import pg from 'pg';
 
 const { escapeIdentifier } = pg;
@@ -7,6 +8,8 @@ export interface StateTables {
   schema: string;
   table: string;
   historyTable: string;
+  /** This machine's name, for the history rows it writes (asked once: a system call per row shows in a run of thousands). */
+  clientHost: string;
   /** Quoted, schema-qualified names, ready for SQL. */
   version: string;
   history: string;
@@ -18,6 +21,7 @@ export function stateTables(schema: string, table: string): StateTables {
     schema,
     table,
     historyTable,
+    clientHost: hostname(),
     version: `${escapeIdentifier(schema)}.${escapeIdentifier(table)}`,
     history: `${escapeIdentifier(schema)}.${escapeIdentifier(historyTable)}`,
   };
