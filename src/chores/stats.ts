@@ -4,7 +4,7 @@ import { TidemarkError } from '../errors.js';
 import { describePgError } from '../pg-errors.js';
 import { withClient } from '../db/scoped.js';
 import { readVersionState } from '../migrate/state/version.js';
-import { resolveStateTables } from '../db/schema.js';
+import { resolveStateTables } from '../migrate/state/tables.js';
 
 export interface TableStats {
   schema: string;

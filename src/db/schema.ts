@@ -6,19 +6,12 @@
 import type pg from 'pg';
 import type { TableName } from '../config.js';
 import { TidemarkError, type ErrorCode } from '../errors.js';
-import { stateTables, type StateTables } from '../migrate/state/tables.js';
 
 /** The schema, or undefined when none is configured and search_path names no existing schema. */
 export async function migrationsSchema(client: pg.ClientBase, table: TableName): Promise<string | undefined> {
   if (table.schema !== undefined) return table.schema;
   const { rows } = await client.query({ text: 'SELECT current_schema()', rowMode: 'array' });
   return (rows[0][0] as string | null) ?? undefined;
-}
-
-/** The version and history tables, resolved for this connection; undefined without a schema. */
-export async function resolveStateTables(client: pg.ClientBase, table: TableName): Promise<StateTables | undefined> {
-  const schema = await migrationsSchema(client, table);
-  return schema === undefined ? undefined : stateTables(schema, table.table);
 }
 
 /** The error of a command that cannot go on without the schema. */

@@ -2,7 +2,8 @@ import type { Settings } from '../../config.js';
 import { withClient } from '../../db/scoped.js';
 import { TidemarkError } from '../../errors.js';
 import { readVersionState } from '../state/version.js';
-import { noSchemaError, resolveStateTables } from '../../db/schema.js';
+import { noSchemaError } from '../../db/schema.js';
+import { resolveStateTables } from '../state/tables.js';
 
 export interface VersionResult {
   version: bigint | null;

@@ -7,8 +7,8 @@ import { TidemarkError, abortSignalName, interruptedError } from '../../errors.j
 import { readAhead, readMigrationDir, type MigrationSet, type MigrationScript } from '../source/index.js';
 import { migrationLockKeys } from '../state/lock-key.js';
 import { acquireLocks, releaseLocks, type LockHolder } from '../state/lock.js';
-import type { StateTables } from '../state/tables.js';
-import { noSchemaError, resolveStateTables } from '../../db/schema.js';
+import { noSchemaError } from '../../db/schema.js';
+import { resolveStateTables, type StateTables } from '../state/tables.js';
 
 /** One connection with its resolved tables and lock keys; the unit every migration command works in. */
 export interface Session {

@@ -1,5 +1,7 @@
 import { hostname } from 'node:os';
 import pg from 'pg';
+import type { TableName } from '../../config.js';
+import { migrationsSchema } from '../../db/schema.js';
 
 const { escapeIdentifier } = pg;
 
@@ -25,6 +27,12 @@ export function stateTables(schema: string, table: string): StateTables {
     version: `${escapeIdentifier(schema)}.${escapeIdentifier(table)}`,
     history: `${escapeIdentifier(schema)}.${escapeIdentifier(historyTable)}`,
   };
+}
+
+/** The version and history tables, resolved for this connection; undefined without a schema. */
+export async function resolveStateTables(client: pg.ClientBase, table: TableName): Promise<StateTables | undefined> {
+  const schema = await migrationsSchema(client, table);
+  return schema === undefined ? undefined : stateTables(schema, table.table);
 }
 
 /** Exactly golang-migrate's table. */
