@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { createBackfill } from '../src/backfill/create.js';
+import { createBackfill } from '../src/index.js';
 import { command, out, parse, run, settingsWithoutDatabase, usageError } from './lib/cli.js';
 
 const cli = command('backfill:create', 'backfill:create NAME', 'Create backfills/NAME.ts from the template (never over an existing file).')

@@ -1,4 +1,4 @@
-import { listBackfills } from '../src/backfill/list.js';
+import { listBackfills } from '../src/index.js';
 import { command, out, parse, run, settings, withConnectionOptions } from './lib/cli.js';
 import { printBackfillList } from './lib/format/backfill.js';
 

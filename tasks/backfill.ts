@@ -1,5 +1,5 @@
-import { DEFAULT_BATCH_SIZE, runBackfill } from '../src/backfill/run.js';
-import { parseScope } from '../src/backfill/scope.js';
+import { runBackfill, parseScope } from '../src/index.js';
+import { DEFAULT_BATCH_SIZE } from '../src/backfill/run.js';
 import { command, intOption, out, parse, rawValues, run, settings, usageError, withConnectionOptions } from './lib/cli.js';
 import { printBackfillReport, progressPrinter } from './lib/format/backfill.js';
 import { stopOnSignals } from './lib/signals.js';

@@ -1,4 +1,4 @@
-import { checkBackups } from '../src/backup/catalog.js';
+import { checkBackups } from '../src/index.js';
 import { parseDuration } from '../src/config.js';
 import { backupSettings, command, out, parse, run, withBackupOptions } from './lib/cli.js';
 import { age } from './lib/format/backup.js';

@@ -1,4 +1,4 @@
-import { listBackups } from '../src/backup/catalog.js';
+import { listBackups } from '../src/index.js';
 import { backupSettings, command, out, parse, run, withBackupOptions } from './lib/cli.js';
 import { printList } from './lib/format/backup.js';
 

@@ -1,5 +1,4 @@
-import { pruneBackups } from '../src/backup/catalog.js';
-import { DEFAULT_RETENTION } from '../src/backup/retention.js';
+import { pruneBackups, DEFAULT_RETENTION } from '../src/index.js';
 import { backupSettings, command, intOption, parse, run, withBackupOptions } from './lib/cli.js';
 import { printPrune } from './lib/format/backup.js';
 

@@ -1,4 +1,4 @@
-import { verifyBackup } from '../src/backup/verify.js';
+import { verifyBackup } from '../src/index.js';
 import { backupSettings, command, out, parse, run, usageError, withBackupOptions } from './lib/cli.js';
 import { interruptOnSignals } from './lib/signals.js';
 

@@ -1,6 +1,4 @@
-import { backup } from '../src/backup/dump.js';
-import { DEFAULT_RETENTION } from '../src/backup/retention.js';
-import { pruneBackups } from '../src/backup/catalog.js';
+import { backup, DEFAULT_RETENTION, pruneBackups } from '../src/index.js';
 import { backupSettings, command, intOption, out, parse, run, usageError, withBackupOptions } from './lib/cli.js';
 import { interruptOnSignals } from './lib/signals.js';
 import { bytes, printPrune } from './lib/format/backup.js';

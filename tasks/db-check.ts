@@ -1,4 +1,5 @@
-import { DEFAULT_CHECK_TIMEOUT_MS, checkDatabase } from '../src/chores/check.js';
+import { DEFAULT_CHECK_TIMEOUT_MS } from '../src/chores/check.js';
+import { checkDatabase } from '../src/index.js';
 import { parseDuration } from '../src/config.js';
 import { command, listValues, out, parse, rawValues, run, settings, withDatabaseOptions } from './lib/cli.js';
 import { checkFailed, printCheckReport } from './lib/format/chores.js';

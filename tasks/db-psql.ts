@@ -1,4 +1,4 @@
-import { openPsql } from '../src/chores/psql.js';
+import { openPsql } from '../src/index.js';
 import { command, parse, run, settings, splitOwnFlags, withConnectionOptions } from './lib/cli.js';
 
 const cli = withConnectionOptions(command('db:psql', 'db:psql [PSQL_ARGS...]',

@@ -1,4 +1,4 @@
-import { rowObjects, runQuery } from '../src/chores/query.js';
+import { rowObjects, runQuery } from '../src/index.js';
 import { command, out, parse, run, settings, usageError, withConnectionOptions } from './lib/cli.js';
 import { printQueryCsv, printQueryTable } from './lib/format/chores.js';
 import { interruptOnSignals } from './lib/signals.js';

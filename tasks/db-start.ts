@@ -1,4 +1,4 @@
-import { startDevDatabase } from '../src/devdb/index.js';
+import { startDevDatabase } from '../src/index.js';
 import { command, out, parse, run } from './lib/cli.js';
 
 const cli = command('db:start', 'db:start', 'Start the embedded development PostgreSQL 18 (data in .tidemark/, 127.0.0.1 only).');

@@ -1,4 +1,5 @@
-import { DEFAULT_STATS_LIMIT, databaseStats } from '../src/chores/stats.js';
+import { DEFAULT_STATS_LIMIT } from '../src/chores/stats.js';
+import { databaseStats } from '../src/index.js';
 import { command, intOption, out, parse, run, settings, withDatabaseOptions } from './lib/cli.js';
 import { printStats } from './lib/format/chores.js';
 

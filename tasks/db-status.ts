@@ -1,4 +1,4 @@
-import { devDatabaseStatus } from '../src/devdb/index.js';
+import { devDatabaseStatus } from '../src/index.js';
 import { command, out, parse, run } from './lib/cli.js';
 
 const cli = command('db:status', 'db:status', 'Is the embedded development PostgreSQL created and running?');

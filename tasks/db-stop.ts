@@ -1,4 +1,4 @@
-import { stopDevDatabase } from '../src/devdb/index.js';
+import { stopDevDatabase } from '../src/index.js';
 import { command, out, parse, run } from './lib/cli.js';
 
 const cli = command('db:stop', 'db:stop', 'Stop the embedded development PostgreSQL; its data stays in .tidemark/.');

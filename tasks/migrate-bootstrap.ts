@@ -1,4 +1,4 @@
-import { migrateBootstrap } from '../src/migrate/commands/bootstrap.js';
+import { migrateBootstrap } from '../src/index.js';
 import { invalidVersion } from '../src/migrate/commands/force.js';
 import { parseVersionArgument } from '../src/migrate/source/parse.js';
 import { command, out, parse, run, settings, withDatabaseOptions } from './lib/cli.js';

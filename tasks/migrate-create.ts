@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { createMigration } from '../src/migrate/commands/create.js';
+import { createMigration } from '../src/index.js';
 import { command, out, parse, run, settingsWithoutDatabase, usageError } from './lib/cli.js';
 
 const cli = command('migrate:create', 'migrate:create NAME [--timestamp]', 'Create NNNNNN_name.up.sql and .down.sql in the migrations directory.')

@@ -1,4 +1,4 @@
-import { migrateDown } from '../src/migrate/commands/down.js';
+import { migrateDown } from '../src/index.js';
 import { parseVersionArgument } from '../src/migrate/source/parse.js';
 import { invalidVersion } from '../src/migrate/commands/force.js';
 import { command, confirm, intOption, out, parse, run, settings, usageError, withDatabaseOptions } from './lib/cli.js';

@@ -1,4 +1,5 @@
-import { invalidVersion, migrateForce } from '../src/migrate/commands/force.js';
+import { invalidVersion } from '../src/migrate/commands/force.js';
+import { migrateForce } from '../src/index.js';
 import { parseVersionArgument } from '../src/migrate/source/parse.js';
 import { command, out, parse, run, settings, usageError, withDatabaseOptions } from './lib/cli.js';
 import { versionText } from './lib/format/migrate.js';

@@ -1,4 +1,4 @@
-import { migrateGoto } from '../src/migrate/commands/goto.js';
+import { migrateGoto } from '../src/index.js';
 import { invalidVersion } from '../src/migrate/commands/force.js';
 import { parseVersionArgument } from '../src/migrate/source/parse.js';
 import { command, out, parse, run, settings, usageError, withDatabaseOptions } from './lib/cli.js';

@@ -1,4 +1,4 @@
-import { migrateHistory } from '../src/migrate/commands/history.js';
+import { migrateHistory } from '../src/index.js';
 import { command, out, parse, run, settings, withDatabaseOptions } from './lib/cli.js';
 import { printHistory } from './lib/format/migrate.js';
 

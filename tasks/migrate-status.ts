@@ -1,4 +1,4 @@
-import { migrateStatus } from '../src/migrate/commands/status.js';
+import { migrateStatus } from '../src/index.js';
 import { command, out, parse, run, settings, withDatabaseOptions } from './lib/cli.js';
 import { printStatus } from './lib/format/migrate.js';
 

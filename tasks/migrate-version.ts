@@ -1,4 +1,4 @@
-import { formatVersion, migrateVersion } from '../src/migrate/commands/version.js';
+import { formatVersion, migrateVersion } from '../src/index.js';
 import { command, out, parse, run, settings, withDatabaseOptions } from './lib/cli.js';
 
 const cli = withDatabaseOptions(command('migrate:version', 'migrate:version', 'Print the current version: N, N (dirty), or none.'));

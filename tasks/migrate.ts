@@ -1,4 +1,4 @@
-import { migrate } from '../src/migrate/commands/migrate.js';
+import { migrate } from '../src/index.js';
 import { command, intOption, out, parse, run, settings, withDatabaseOptions } from './lib/cli.js';
 import { printDryRun, printUpSummary } from './lib/format/migrate.js';
 import { interruptibleRun } from './lib/migration-run.js';

@@ -1,4 +1,4 @@
-import { restore } from '../src/backup/restore.js';
+import { restore } from '../src/index.js';
 import { backupSettings, command, confirm, intOption, out, parse, run, usageError, withBackupOptions } from './lib/cli.js';
 import { ms } from './lib/format/migrate.js';
 import { interruptOnSignals } from './lib/signals.js';

@@ -1,6 +1,4 @@
-import { startDevDatabase } from '../src/devdb/index.js';
-import { migrate } from '../src/migrate/commands/migrate.js';
-import { migrateStatus } from '../src/migrate/commands/status.js';
+import { startDevDatabase, migrate, migrateStatus } from '../src/index.js';
 import { command, out, parse, run, settings, withDatabaseOptions } from './lib/cli.js';
 import { printEvent, printStatus, printUpSummary } from './lib/format/migrate.js';
 
