@@ -3,7 +3,7 @@ import path from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { TidemarkError } from './errors.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS, parseDatabaseUrl, type DatabaseTarget } from './connection-string.js';
-import { readEmbeddedUrl } from './devdb/state.js';
+import { readEmbeddedUrl } from './devdb-location.js';
 import { toolHostFromEnv, type ToolHost } from './pgtools/exec.js';
 
 /** What a caller may pass; the CLI fills it from flags, the API from options. */

@@ -6,7 +6,7 @@ import pg from 'pg';
 import { inject } from 'vitest';
 import { createTestDatabase, type TestDatabase } from './helpers/db.js';
 import { runCli, type CliResult } from './helpers/cli.js';
-import { readEmbeddedUrl } from '../src/devdb/state.js';
+import { readEmbeddedUrl } from '../src/devdb-location.js';
 
 /**
  * --embedded means the embedded database for every command that talks to a

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { TidemarkError, describeCause } from '../errors.js';
 import { parseDatabaseUrl, redactUrl } from '../connection-string.js';
 import { withClient } from '../db/scoped.js';
-import { devDbPaths, readDevDbState, readEmbeddedUrl, type DevDbState } from './state.js';
+import { devDbPaths, readDevDbState, readEmbeddedUrl, type DevDbState } from '../devdb-location.js';
 import { clusterExists, clusterRunning, findFreePort, initCluster, isPortFree, startCluster, stopCluster } from './cluster.js';
 import { importExternal } from '../import-external.js';
 
