@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chown, mkdir, mkdtemp, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
+import { chown, mkdir, mkdtemp, readdir, readFile, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -112,6 +112,21 @@ describe('passfiles', () => {
     expect(existsSync(path.dirname(file))).toBe(false);
     expect((await leftIn(tmp)).sort()).toEqual([...kept].sort());
     expect(existsSync(path.join(target, 'keep'))).toBe(true);
+  });
+
+  it('removes loose passfiles of earlier releases once they are a day old, and no others', async () => {
+    const tmp = await privateTmp();
+    const old = path.join(tmp, 'tidemark-0123456789abcdef.pgpass');
+    const fresh = path.join(tmp, 'tidemark-fedcba9876543210.pgpass');
+    const other = path.join(tmp, 'tidemark-notours.pgpass');
+    for (const file of [old, fresh, other]) await writeFile(file, '*:*:*:*:secret\n', { mode: 0o600 });
+    const twoDaysAgo = new Date(Date.now() - 48 * 3_600_000);
+    await utimes(old, twoDaysAgo, twoDaysAgo);
+    await utimes(other, twoDaysAgo, twoDaysAgo);
+    expect(await startDriver('sweep', tmp).exited).toEqual({ code: 0, signal: null });
+    expect(existsSync(old)).toBe(false);
+    expect(existsSync(fresh)).toBe(true);
+    expect(existsSync(other)).toBe(true);
   });
 });
 

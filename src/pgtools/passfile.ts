@@ -13,6 +13,13 @@ export interface Passfile {
 const PREFIX = 'tidemark-pg-';
 /** `tidemark-pg-<pid>-XXXXXX`: mkdtemp's six characters after the pid of the process that made it. */
 const MADE_BY = /^tidemark-pg-(\d+)-[A-Za-z0-9]{6}$/;
+/**
+ * Passfiles of earlier releases lay loose in the temporary directory, without
+ * a pid to tell whether their run is still going: one a day old is left from
+ * a killed run (a dump or restore does not run that long with one passfile).
+ */
+const EARLIER_NAME = /^tidemark-[0-9a-f]{16}\.pgpass$/;
+const EARLIER_AGE_MS = 24 * 3_600_000;
 /** Marks our signal listeners, to tell them from the command's own. */
 const PASSFILE_LISTENER = Symbol('tidemark passfile');
 
@@ -68,6 +75,7 @@ export function removeLeftBehind(): void {
     return;
   }
   for (const name of names) {
+    if (EARLIER_NAME.test(name)) removeEarlierPassfile(path.join(tmpdir(), name));
     const pid = Number(MADE_BY.exec(name)?.[1]);
     if (!pid || pid === process.pid || processAlive(pid)) continue;
     const dir = path.join(tmpdir(), name);
@@ -80,3 +88,11 @@ export function removeLeftBehind(): void {
   }
 }
 
+function removeEarlierPassfile(file: string): void {
+  try {
+    const stats = lstatSync(file);
+    if (stats.isFile() && stats.uid === process.getuid?.() && Date.now() - stats.mtimeMs > EARLIER_AGE_MS) rmSync(file, { force: true });
+  } catch {
+    // Gone already, or not ours to remove.
+  }
+}
