@@ -1,6 +1,6 @@
 import { runBackfill, parseScope } from '../src/index.js';
 import { DEFAULT_BATCH_SIZE } from '../src/backfill/run.js';
-import { command, intOption, out, parse, rawValues, run, settings, usageError, withConnectionOptions } from './lib/cli.js';
+import { command, intOption, parse, rawValues, run, usageError, withConnectionOptions } from './lib/cli.js';
 import { printBackfillReport, progressPrinter } from './lib/format/backfill.js';
 import { stopOnSignals } from './lib/signals.js';
 
@@ -16,7 +16,7 @@ const cli = withConnectionOptions(command('backfill', 'backfill NAME [--dry-run]
   .option('--batch-lock-timeout <duration>', 'lock_timeout in each batch (TIDEMARK_BACKFILL_LOCK_TIMEOUT, default 5s)')
   .option('--batch-statement-timeout <duration>', 'statement_timeout in each batch (TIDEMARK_BACKFILL_STATEMENT_TIMEOUT, default 60s)');
 
-void run(async () => {
+void run(async ({ out, settings }) => {
   const { args, options } = parse(cli);
   if (args.length !== 1) throw usageError('read the command line', args.length ? 'give one backfill name' : 'no backfill name given', 'task backfill -- NAME --dry-run');
   const quiet = !!options.quiet;
@@ -25,8 +25,8 @@ void run(async () => {
     backfillLockTimeout: rawValues('--batch-lock-timeout').at(-1),
     backfillStatementTimeout: rawValues('--batch-statement-timeout').at(-1),
   });
-  const stop = stopOnSignals(quiet);
-  const progress = quiet || options.json ? undefined : progressPrinter(!!process.stdout.isTTY);
+  const stop = stopOnSignals(out, quiet);
+  const progress = quiet || options.json ? undefined : progressPrinter(out, !!process.stdout.isTTY);
   const report = await runBackfill(config, args[0], {
     scope: parseScope(rawValues('--scope')),
     batchSize: intOption(options.batchSize, '--batch-size', 1),
@@ -39,6 +39,6 @@ void run(async () => {
   });
   progress?.finish();
   if (options.json) out.json(report);
-  else if (!quiet) printBackfillReport(report);
+  else if (!quiet) printBackfillReport(out, report);
   return stop.exitCode();
 });

@@ -1,5 +1,5 @@
 import { pruneBackups, DEFAULT_RETENTION } from '../src/index.js';
-import { backupSettings, command, intOption, parse, run, withBackupOptions } from './lib/cli.js';
+import { command, intOption, parse, run, withBackupOptions } from './lib/cli.js';
 import { printPrune } from './lib/format/backup.js';
 
 const cli = withBackupOptions(command('backup:prune', 'backup:prune [--keep-last N] [--keep-daily D] [--keep-weekly W] [--keep-monthly M] [--dry-run]', 'Delete old backups by retention, never a pinned one, the newest verified one, or a file tidemark did not write.'))
@@ -9,7 +9,7 @@ const cli = withBackupOptions(command('backup:prune', 'backup:prune [--keep-last
   .option('--keep-monthly <n>', `same for months (default ${DEFAULT_RETENTION.keepMonthly})`)
   .option('--dry-run', 'print what would be deleted');
 
-void run(async () => {
+void run(async ({ out, backupSettings }) => {
   const { options } = parse(cli);
   const policy = {
     keepLast: intOption(options.keepLast, '--keep-last', 0) ?? DEFAULT_RETENTION.keepLast,
@@ -17,5 +17,5 @@ void run(async () => {
     keepWeekly: intOption(options.keepWeekly, '--keep-weekly', 0) ?? DEFAULT_RETENTION.keepWeekly,
     keepMonthly: intOption(options.keepMonthly, '--keep-monthly', 0) ?? DEFAULT_RETENTION.keepMonthly,
   };
-  printPrune(await pruneBackups(backupSettings(options, false), policy, { dryRun: !!options.dryRun }), !!options.json);
+  printPrune(out, await pruneBackups(backupSettings(options, false), policy, { dryRun: !!options.dryRun }), !!options.json);
 });

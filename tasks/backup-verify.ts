@@ -1,16 +1,16 @@
 import { verifyBackup } from '../src/index.js';
-import { backupSettings, command, out, parse, run, usageError, withBackupOptions } from './lib/cli.js';
+import { command, parse, run, usageError, withBackupOptions } from './lib/cli.js';
 import { interruptOnSignals } from './lib/signals.js';
 
 const cli = withBackupOptions(command('backup:verify', 'backup:verify FILE | --latest [--restore-test]', 'Check a backup: checksum, a full read of the archive, optionally a test restore.'))
   .option('--latest', 'verify the newest backup in BACKUP_DIR')
   .option('--restore-test', 'restore into a scratch database, read every table back, drop it');
 
-void run(async () => {
+void run(async ({ out, backupSettings }) => {
   const { args, options } = parse(cli);
   if ((args.length === 1) === !!options.latest || args.length > 1) throw usageError('read the command line', 'give one backup file, or --latest');
   const settings = backupSettings(options, !!options.restoreTest);
-  const interrupts = interruptOnSignals({ stopping: 'stopping the test restore and dropping its scratch database' });
+  const interrupts = interruptOnSignals(out, { stopping: 'stopping the test restore and dropping its scratch database' });
   interrupts.onSecond(() => `a scratch database tidemark_verify_${process.pid}_… may remain; a later restore or verify drops it`);
   const result = await verifyBackup(settings, options.latest ? { latest: true } : args[0], { restoreTest: !!options.restoreTest, signal: interrupts.signal });
   for (const warning of result.warnings) out.warn(`warning: ${warning}`);

@@ -1,5 +1,5 @@
 import { backup, DEFAULT_RETENTION, pruneBackups } from '../src/index.js';
-import { backupSettings, command, intOption, out, parse, run, usageError, withBackupOptions } from './lib/cli.js';
+import { command, intOption, parse, run, usageError, withBackupOptions } from './lib/cli.js';
 import { interruptOnSignals } from './lib/signals.js';
 import { bytes, printPrune } from './lib/format/backup.js';
 import { ms } from './lib/format/migrate.js';
@@ -14,13 +14,13 @@ const cli = withBackupOptions(command('backup', 'backup [--schema-only | --data-
   .option('--no-verify', 'skip reading the archive back while it is written')
   .option('--prune', 'after a successful backup, apply retention (backup:prune defaults)');
 
-void run(async () => {
+void run(async ({ out, backupSettings }) => {
   const { options } = parse(cli);
   if (options.schemaOnly && options.dataOnly) throw usageError('read the command line', 'give at most one of --schema-only and --data-only');
   const format = options.format === undefined ? undefined : String(options.format);
   if (format !== undefined && format !== 'custom' && format !== 'directory') throw usageError('read --format', `"${format}" is not custom or directory`);
   const settings = backupSettings(options);
-  const interrupts = interruptOnSignals({ stopping: 'stopping pg_dump and removing the partial file' });
+  const interrupts = interruptOnSignals(out, { stopping: 'stopping pg_dump and removing the partial file' });
   interrupts.onSecond(() => 'the partial file may be left; the next backup of this database removes it');
   const result = await backup(settings, {
     kind: options.schemaOnly ? 'schema' : options.dataOnly ? 'data' : 'full',
@@ -49,5 +49,5 @@ void run(async () => {
     out.warn('the signal came after the backup was finished: it is kept; nothing else was done');
     return stopped;
   }
-  if (options.prune) printPrune(await pruneBackups(settings, DEFAULT_RETENTION), !!options.json);
+  if (options.prune) printPrune(out, await pruneBackups(settings, DEFAULT_RETENTION), !!options.json);
 });

@@ -1,7 +1,7 @@
 import { DEFAULT_CHECK_TIMEOUT_MS } from '../src/chores/check.js';
 import { checkDatabase } from '../src/index.js';
 import { parseDuration } from '../src/config.js';
-import { command, listValues, out, parse, rawValues, run, settings, withDatabaseOptions } from './lib/cli.js';
+import { command, listValues, parse, rawValues, run, withDatabaseOptions } from './lib/cli.js';
 import { checkFailed, printCheckReport } from './lib/format/chores.js';
 
 const cli = withDatabaseOptions(command('db:check', 'db:check [--wait [--timeout D]] [--extension NAME]... [--min-version V]',
@@ -11,7 +11,7 @@ const cli = withDatabaseOptions(command('db:check', 'db:check [--wait [--timeout
   .option('--extension <name>', 'require this extension, available and installed; repeatable (default TIDEMARK_REQUIRED_EXTENSIONS)')
   .option('--min-version <version>', 'the oldest server accepted, 18 or 16.4 (TIDEMARK_MIN_PG_VERSION)');
 
-void run(async () => {
+void run(async ({ out, settings }) => {
   const { options } = parse(cli);
   let told = false;
   const report = await checkDatabase(settings(options), {
@@ -25,6 +25,6 @@ void run(async () => {
     },
   });
   if (options.json) out.json(report);
-  else printCheckReport(report);
+  else printCheckReport(out, report);
   if (!report.ok) throw checkFailed(report);
 });

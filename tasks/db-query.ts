@@ -1,5 +1,5 @@
 import { rowObjects, runQuery } from '../src/index.js';
-import { command, out, parse, run, settings, usageError, withConnectionOptions } from './lib/cli.js';
+import { command, parse, run, usageError, withConnectionOptions } from './lib/cli.js';
 import { printQueryCsv, printQueryTable } from './lib/format/chores.js';
 import { interruptOnSignals } from './lib/signals.js';
 
@@ -9,7 +9,7 @@ const cli = withConnectionOptions(command('db:query', 'db:query SQL [--json | --
   .option('--csv', 'print the rows as CSV, with a header line')
   .option('--write', 'run the statement as it is, so that it may change data (outside the read-only checks and transaction)');
 
-void run(async () => {
+void run(async ({ out, settings }) => {
   const { args, options } = parse(cli);
   if (args.length !== 1) {
     const cause = args.length ? 'give the SQL as one argument (quote it)' : 'no SQL given';
@@ -17,15 +17,15 @@ void run(async () => {
   }
   if (options.json && options.csv) throw usageError('read the command line', '--json and --csv exclude each other');
   const write = !!options.write;
-  const interrupts = interruptOnSignals({ stopping: 'cancelling the statement on the server' });
+  const interrupts = interruptOnSignals(out, { stopping: 'cancelling the statement on the server' });
   interrupts.onSecond(() => (write
     ? 'the cancel request was sent, but if the statement completes all the same, its change is committed: check the data'
     : 'the statement runs in a read-only transaction: nothing was changed'));
   const result = await runQuery(settings(options), args[0], { write, signal: interrupts.signal });
   const columns = result.columns.map((c) => c.name);
   if (options.json) out.json({ command: result.command, rowCount: result.rowCount, columns, rows: rowObjects(result) });
-  else if (options.csv) printQueryCsv(result);
-  else printQueryTable(result);
+  else if (options.csv) printQueryCsv(out, result);
+  else printQueryTable(out, result);
   // Too late to cancel: the result stands, and it is not an error.
   if (interrupts.signal.aborted) out.warn(`the statement had already completed${write ? ' (its change is committed)' : ''}; nothing was cancelled`);
 });

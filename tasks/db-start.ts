@@ -1,9 +1,9 @@
 import { startDevDatabase } from '../src/index.js';
-import { command, out, parse, run } from './lib/cli.js';
+import { command, parse, run } from './lib/cli.js';
 
 const cli = command('db:start', 'db:start', 'Start the embedded development PostgreSQL 18 (data in .tidemark/, 127.0.0.1 only).');
 
-void run(async () => {
+void run(async ({ out }) => {
   const { options } = parse(cli);
   const status = await startDevDatabase();
   if (options.json) return out.json(status);

@@ -1,9 +1,9 @@
 import { devDatabaseStatus } from '../src/index.js';
-import { command, out, parse, run } from './lib/cli.js';
+import { command, parse, run } from './lib/cli.js';
 
 const cli = command('db:status', 'db:status', 'Is the embedded development PostgreSQL created and running?');
 
-void run(async () => {
+void run(async ({ out }) => {
   const { options } = parse(cli);
   const status = await devDatabaseStatus();
   if (options.json) return out.json(status);

@@ -1,9 +1,9 @@
 import { stopDevDatabase } from '../src/index.js';
-import { command, out, parse, run } from './lib/cli.js';
+import { command, parse, run } from './lib/cli.js';
 
 const cli = command('db:stop', 'db:stop', 'Stop the embedded development PostgreSQL; its data stays in .tidemark/.');
 
-void run(async () => {
+void run(async ({ out }) => {
   const { options } = parse(cli);
   const result = await stopDevDatabase();
   if (options.json) return out.json(result);

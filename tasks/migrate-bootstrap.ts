@@ -1,7 +1,7 @@
 import { migrateBootstrap } from '../src/index.js';
 import { invalidVersion } from '../src/migrate/commands/force.js';
 import { parseVersionArgument } from '../src/migrate/source/parse.js';
-import { command, out, parse, run, settings, withDatabaseOptions } from './lib/cli.js';
+import { command, parse, run, withDatabaseOptions } from './lib/cli.js';
 import { versionText } from './lib/format/migrate.js';
 
 const cli = withDatabaseOptions(command('migrate:bootstrap', 'migrate:bootstrap [--to V] [--force] [--dry-run]', 'Mark migrations as applied without running them, for a database built before migrations.'))
@@ -9,7 +9,7 @@ const cli = withDatabaseOptions(command('migrate:bootstrap', 'migrate:bootstrap 
   .option('--force', 'proceed although a version is already recorded')
   .option('--dry-run', 'list what would be marked and change nothing');
 
-void run(async () => {
+void run(async ({ out, settings }) => {
   const { options } = parse(cli);
   const toText = options.to === undefined ? undefined : String((options.to as string[]).at(-1));
   const to = toText === undefined ? undefined : parseVersionArgument(toText);

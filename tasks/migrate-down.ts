@@ -1,7 +1,7 @@
 import { migrateDown } from '../src/index.js';
 import { parseVersionArgument } from '../src/migrate/source/parse.js';
 import { invalidVersion } from '../src/migrate/commands/force.js';
-import { command, confirm, intOption, out, parse, run, settings, usageError, withDatabaseOptions } from './lib/cli.js';
+import { command, confirm, intOption, parse, run, usageError, withDatabaseOptions } from './lib/cli.js';
 import { printDownSummary, printDryRun } from './lib/format/migrate.js';
 import { interruptibleRun } from './lib/migration-run.js';
 
@@ -12,7 +12,7 @@ const cli = withDatabaseOptions(command('migrate:down', 'migrate:down [N] [--to 
   .option('--dry-run', 'list what would run and change nothing')
   .option('--sql', 'with --dry-run: print each migration\'s SQL');
 
-void run(async () => {
+void run(async ({ out, settings }) => {
   const { args, options } = parse(cli);
   const chosen = [args.length > 0, options.to !== undefined, !!options.all].filter(Boolean).length;
   if (chosen > 1 || args.length > 1) throw usageError('read the command line', 'give one of N, --to V or --all');
@@ -21,11 +21,11 @@ void run(async () => {
   const to = toText === undefined ? undefined : parseVersionArgument(toText);
   if (toText !== undefined && to === undefined) throw invalidVersion('read --to', toText, 'a whole number from 0 to 9223372036854775807');
   const yes = !!options.yes || (!!options.all && !options.dryRun && (await confirm('Roll back ALL migrations? This drops what they created.')));
-  const { signal, onEvent } = interruptibleRun(!options.json);
+  const { signal, onEvent } = interruptibleRun(out, !options.json);
   const report = await migrateDown(settings(options), {
     count, to, all: !!options.all, yes, dryRun: !!options.dryRun, sql: !!options.sql, onEvent, signal,
   });
   if (options.json) out.json(report);
-  else if (report.dryRun) printDryRun(report, 'roll back');
-  else printDownSummary(report);
+  else if (report.dryRun) printDryRun(out, report, 'roll back');
+  else printDownSummary(out, report);
 });

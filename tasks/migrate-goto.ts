@@ -1,7 +1,7 @@
 import { migrateGoto } from '../src/index.js';
 import { invalidVersion } from '../src/migrate/commands/force.js';
 import { parseVersionArgument } from '../src/migrate/source/parse.js';
-import { command, out, parse, run, settings, usageError, withDatabaseOptions } from './lib/cli.js';
+import { command, parse, run, usageError, withDatabaseOptions } from './lib/cli.js';
 import { printDownSummary, printDryRun, printUpSummary } from './lib/format/migrate.js';
 import { interruptibleRun } from './lib/migration-run.js';
 
@@ -9,15 +9,15 @@ const cli = withDatabaseOptions(command('migrate:goto', 'migrate:goto V [--dry-r
   .option('--dry-run', 'list what would run and change nothing')
   .option('--sql', 'with --dry-run: print each migration\'s SQL');
 
-void run(async () => {
+void run(async ({ out, settings }) => {
   const { args, options } = parse(cli);
   if (args.length !== 1) throw usageError('read the command line', 'give exactly one version', 'task migrate:goto -- 7');
   const version = parseVersionArgument(args[0]);
   if (version === undefined) throw invalidVersion('read the version', args[0], 'a whole number from 0 to 9223372036854775807');
-  const { signal, onEvent } = interruptibleRun(!options.json);
+  const { signal, onEvent } = interruptibleRun(out, !options.json);
   const report = await migrateGoto(settings(options), version, { dryRun: !!options.dryRun, sql: !!options.sql, onEvent, signal });
   if (options.json) out.json(report);
-  else if (report.dryRun) printDryRun(report, 'run');
-  else if (report.steps[0]?.direction === 'down') printDownSummary(report);
-  else printUpSummary(report);
+  else if (report.dryRun) printDryRun(out, report, 'run');
+  else if (report.steps[0]?.direction === 'down') printDownSummary(out, report);
+  else printUpSummary(out, report);
 });

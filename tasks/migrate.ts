@@ -1,5 +1,5 @@
 import { migrate } from '../src/index.js';
-import { command, intOption, out, parse, run, settings, withDatabaseOptions } from './lib/cli.js';
+import { command, intOption, parse, run, withDatabaseOptions } from './lib/cli.js';
 import { printDryRun, printUpSummary } from './lib/format/migrate.js';
 import { interruptibleRun } from './lib/migration-run.js';
 
@@ -10,9 +10,9 @@ const cli = withDatabaseOptions(command('migrate', 'migrate [--steps N] [--dry-r
   .option('--allow-out-of-order', 'apply pending migrations numbered below the current version')
   .option('--ignore-checksums', 'run even if an applied migration\'s file changed');
 
-void run(async () => {
+void run(async ({ out, settings }) => {
   const { options } = parse(cli);
-  const { signal, onEvent } = interruptibleRun(!options.json);
+  const { signal, onEvent } = interruptibleRun(out, !options.json);
   const report = await migrate(settings(options), {
     steps: intOption(options.steps, '--steps', 1),
     dryRun: !!options.dryRun,
@@ -23,6 +23,6 @@ void run(async () => {
     signal,
   });
   if (options.json) out.json(report);
-  else if (report.dryRun) printDryRun(report, 'apply');
-  else printUpSummary(report);
+  else if (report.dryRun) printDryRun(out, report, 'apply');
+  else printUpSummary(out, report);
 });

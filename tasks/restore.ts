@@ -1,5 +1,5 @@
 import { restore } from '../src/index.js';
-import { backupSettings, command, confirm, intOption, out, parse, run, usageError, withBackupOptions } from './lib/cli.js';
+import { command, confirm, intOption, parse, run, usageError, withBackupOptions } from './lib/cli.js';
 import { ms } from './lib/format/migrate.js';
 import { interruptOnSignals } from './lib/signals.js';
 
@@ -11,13 +11,13 @@ const cli = withBackupOptions(command('restore', 'restore FILE --yes [--clean] |
   .option('--no-owner', 'do not restore object ownership')
   .option('--single-transaction', 'with --new: restore in one transaction too');
 
-void run(async () => {
+void run(async ({ out, backupSettings }) => {
   const { args, options } = parse(cli);
   if (args.length !== 1) throw usageError('read the command line', args.length ? 'give one backup file' : 'no backup file given', 'task restore -- backups/app_20260101_020000.dump --new app_copy');
   const settings = backupSettings(options);
   const newDatabase = options.new === undefined ? undefined : String((options.new as string[]).at(-1));
   const yes = !!options.yes || (!newDatabase && (await confirm(`Restore ${args[0]} into ${settings.database!.database}? Existing data may be overwritten.`)));
-  const interrupts = interruptOnSignals({ stopping: newDatabase ? 'stopping the restore and dropping the new database' : 'stopping the restore and rolling it back' });
+  const interrupts = interruptOnSignals(out, { stopping: newDatabase ? 'stopping the restore and dropping the new database' : 'stopping the restore and rolling it back' });
   interrupts.onSecond(() => (newDatabase
     ? `a temporary database tidemark_restoring_${process.pid}_… may remain; a later restore drops it`
     : `the server rolls the restore's transaction back: ${settings.database!.database} keeps its contents`));

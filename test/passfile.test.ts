@@ -21,7 +21,7 @@ if (mode === 'sweep') {
   process.exit(0);
 }
 if (mode === 'handled') process.on('SIGTERM', () => process.exit(143));
-// As the commands' interruptSignal(): a once listener that stops the work, which then exits.
+// As the commands' interrupt handling: a once listener that stops the work, which then exits.
 if (mode === 'once') process.once('SIGTERM', () => setImmediate(() => process.exit(143)));
 const files = [writePassfile(password), ...(mode === 'two' ? [writePassfile(password)] : [])];
 if (mode === 'exit') process.exit(0);

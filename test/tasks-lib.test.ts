@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { alignedTable, csvLine, prettySize } from '../tasks/lib/format/table.js';
 import { clock, progressBar, progressText } from '../tasks/lib/format/backfill.js';
-import { listValues, rawValues, splitOwnFlags } from '../tasks/lib/cli.js';
+import { PassThrough } from 'node:stream';
+import { createOutput, listValues, rawValues, splitOwnFlags } from '../tasks/lib/cli.js';
 
 describe('printing', () => {
   it('aligns a table as psql does, numbers to the right, a multi-line cell on one line', () => {
@@ -42,5 +43,33 @@ describe('command lines', () => {
       own: ['--embedded', '--env-file', 'p.env'], rest: ['-X', '-c', 'SELECT 1', '--help'],
     });
     expect(splitOwnFlags(['--env-file=x.env', '--help'], ['--help'], ['--env-file'])).toEqual({ own: ['--env-file=x.env', '--help'], rest: [] });
+  });
+});
+
+describe('output', () => {
+  const capture = () => {
+    const stream = new PassThrough();
+    let text = '';
+    stream.on('data', (chunk: Buffer) => (text += chunk.toString()));
+    return { stream, text: () => text };
+  };
+  it('masks the secrets of its own run in every kind of output, and only those', () => {
+    const [stdout, stderr, other] = [capture(), capture(), capture()];
+    const out = createOutput(stdout.stream, stderr.stream);
+    const second = createOutput(other.stream, other.stream);
+    out.line('before: s3cr3t-pw');
+    out.hide(['s3cr3t-pw', '']);
+    out.line('url postgres://u:s3cr3t-pw@h/db');
+    out.json({ password: 's3cr3t-pw' });
+    out.write('bar s3cr3t-pw');
+    out.warn('error s3cr3t-pw');
+    second.line('other run: s3cr3t-pw');
+    expect(stdout.text()).toContain('before: s3cr3t-pw\n');
+    expect(stdout.text().split('\n').slice(1).join('\n')).not.toContain('s3cr3t-pw');
+    expect(stdout.text()).toContain('bar ');
+    expect(stderr.text()).toMatch(/^error \S+\n$/);
+    expect(stderr.text()).not.toContain('s3cr3t-pw');
+    // A second output (another run) has met no secret: nothing of the first run's leaks into it as shared state.
+    expect(other.text()).toBe('other run: s3cr3t-pw\n');
   });
 });

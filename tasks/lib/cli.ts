@@ -15,24 +15,29 @@ import { describePgError } from '../../src/pg-errors.js';
 
 export type Options = Record<string, unknown> & { json?: boolean; envFile?: string; dir?: string; table?: string; lockTimeout?: string; embedded?: boolean };
 
-const secrets: string[] = [];
-
-/** Every text that may be the URL's password (all of it, whatever the URL looks like), to mask in all output. */
-function rememberSecretsIn(url: string | undefined): void {
-  secrets.push(...urlSecrets(url));
+/** What a command prints: every text passes through the mask of the secrets this run has met. */
+export interface Output {
+  line(text?: string): void;
+  json(value: unknown): void;
+  warn(text: string): void;
+  /** Text as it is, without a newline (a progress bar redrawn in place). */
+  write(text: string): void;
+  /** Texts to mask in everything printed from now on. */
+  hide(secrets: Iterable<string>): void;
 }
 
-export const out = {
-  line(text = ''): void {
-    process.stdout.write(`${maskSecrets(text, secrets)}\n`);
-  },
-  json(value: unknown): void {
-    process.stdout.write(`${maskSecrets(toJson(value), secrets)}\n`);
-  },
-  warn(text: string): void {
-    process.stderr.write(`${maskSecrets(text, secrets)}\n`);
-  },
-};
+/** One output per run: the secrets it masks belong to that run alone. */
+export function createOutput(stdout: NodeJS.WritableStream = process.stdout, stderr: NodeJS.WritableStream = process.stderr): Output {
+  const secrets: string[] = [];
+  const masked = (text: string) => maskSecrets(text, secrets);
+  return {
+    line: (text = '') => void stdout.write(`${masked(text)}\n`),
+    json: (value) => void stdout.write(`${masked(toJson(value))}\n`),
+    warn: (text) => void stderr.write(`${masked(text)}\n`),
+    write: (text) => void stdout.write(masked(text)),
+    hide: (more) => void secrets.push(...[...more].filter(Boolean)),
+  };
+}
 
 /** A cac program for one target, with the options every database command takes. */
 export function command(name: string, usage: string, describe: string): CAC {
@@ -130,42 +135,42 @@ function configInput(options: Options, extra: ConfigInput): ConfigInput {
 
 /**
  * The settings of a command: the environment (and `.env`) read once, its
- * DATABASE_URL's password remembered for masking before anything can fail.
+ * DATABASE_URL's password given to the output to mask before anything can fail.
  */
-function loadFromFlags(input: ConfigInput): SettingsWithoutDatabase {
+function loadFromFlags(out: Output, input: ConfigInput): SettingsWithoutDatabase {
   const env = readEnvironment(input);
-  rememberSecretsIn(env.DATABASE_URL);
+  out.hide(urlSecrets(env.DATABASE_URL));
   const loaded = settingsFrom(input, env);
-  if (loaded.database?.password) secrets.push(loaded.database.password);
+  if (loaded.database?.password) out.hide([loaded.database.password]);
   return loaded;
 }
 
-export function settings(options: Options, extra: ConfigInput = {}): Settings {
-  return loadFromFlags({ ...configInput(options, extra), requireDatabase: true }) as Settings;
+/** What the body of a command gets: its output and the settings loaders that feed the output's mask. */
+export interface CommandRun {
+  out: Output;
+  settings(options: Options, extra?: ConfigInput): Settings;
+  /** Settings for a command that may need no database (backup:list, migrate:create). */
+  settingsWithoutDatabase(options: Options, extra?: ConfigInput): SettingsWithoutDatabase;
+  backupSettings(options: Options, requireDatabase?: boolean): BackupSettings;
 }
 
-/** Settings for a command that may need no database (backup:list, migrate:create). */
-export function settingsWithoutDatabase(options: Options, extra: ConfigInput = {}): SettingsWithoutDatabase {
-  return loadFromFlags({ ...configInput(options, extra), requireDatabase: false });
+function commandRun(out: Output): CommandRun {
+  const settings = (options: Options, extra: ConfigInput = {}) =>
+    loadFromFlags(out, { ...configInput(options, extra), requireDatabase: true }) as Settings;
+  const settingsWithoutDatabase = (options: Options, extra: ConfigInput = {}) =>
+    loadFromFlags(out, { ...configInput(options, extra), requireDatabase: false });
+  return {
+    out,
+    settings,
+    settingsWithoutDatabase,
+    backupSettings: (options, requireDatabase = true) => (requireDatabase ? settings(options) : settingsWithoutDatabase(options)),
+  };
 }
 
 export function withBackupOptions(cli: CAC): CAC {
   return cli
     .option('--backup-dir <dir>', 'backup directory (BACKUP_DIR, default ./backups)')
     .option('--embedded', 'use the embedded development database (TIDEMARK_EMBEDDED=1)');
-}
-
-export function backupSettings(options: Options, requireDatabase = true): BackupSettings {
-  return requireDatabase ? settings(options) : settingsWithoutDatabase(options);
-}
-
-/** An AbortSignal that fires on SIGINT or SIGTERM, so that a run can clean up before it exits. */
-export function interruptSignal(): AbortSignal {
-  const controller = new AbortController();
-  const abort = () => controller.abort();
-  process.once('SIGINT', abort);
-  process.once('SIGTERM', abort);
-  return controller.signal;
 }
 
 export function usageError(operation: string, cause: string, hint?: string): TidemarkError {
@@ -191,7 +196,8 @@ export function intOption(value: unknown, flag: string, min: number): number | u
 /** Errors of an output whose reader went away (`task migrate:status | head`). */
 const READER_GONE = new Set(['EPIPE', 'ERR_STREAM_DESTROYED']);
 
-export async function run(body: () => Promise<number | void>, json = process.argv.includes('--json')): Promise<void> {
+export async function run(body: (command: CommandRun) => Promise<number | void>, json = process.argv.includes('--json')): Promise<void> {
+  const out = createOutput();
   // A closed pipe ends the output, not the work: a migration under way finishes and the command keeps its exit code.
   for (const stream of [process.stdout, process.stderr]) {
     stream.on('error', (err: NodeJS.ErrnoException) => {
@@ -199,12 +205,12 @@ export async function run(body: () => Promise<number | void>, json = process.arg
     });
   }
   try {
-    const code = await body();
+    const code = await body(commandRun(out));
     if (typeof code === 'number') process.exitCode = code;
   } catch (err) {
     const error = asTidemarkError(err);
     if (!error) throw err;
-    if (json) process.stderr.write(`${maskSecrets(toJson({ error: error.toJSON() }), secrets)}\n`);
+    if (json) out.warn(toJson({ error: error.toJSON() }));
     else out.warn(formatError(error));
     process.exitCode = error.exitCode;
   }

@@ -1,5 +1,5 @@
 import { constants } from 'node:os';
-import { out } from './cli.js';
+import type { Output } from './cli.js';
 
 export interface Interrupts {
   /** Aborted on the first SIGINT or SIGTERM, with the signal's name as its reason. */
@@ -28,7 +28,7 @@ const exitStatus = (signal: NodeJS.Signals) => 128 + constants.signals[signal];
  * A second signal leaves at once, saying what is known; process 'exit'
  * listeners (temporary files) still run.
  */
-export function interruptOnSignals(options: InterruptOptions): Interrupts {
+export function interruptOnSignals(out: Output, options: InterruptOptions): Interrupts {
   const controller = new AbortController();
   let received: NodeJS.Signals | undefined;
   let describe: () => string | undefined = () => undefined;
@@ -57,8 +57,8 @@ export function interruptOnSignals(options: InterruptOptions): Interrupts {
  * For backfills: SIGINT and SIGTERM ask for a clean stop after the batch in
  * flight; a second one leaves at once (the server rolls the open batch back).
  */
-export function stopOnSignals(quiet: boolean): Pick<Interrupts, 'signal' | 'exitCode'> {
-  const interrupts = interruptOnSignals({ quiet, stopping: 'stopping after the batch in flight' });
+export function stopOnSignals(out: Output, quiet: boolean): Pick<Interrupts, 'signal' | 'exitCode'> {
+  const interrupts = interruptOnSignals(out, { quiet, stopping: 'stopping after the batch in flight' });
   interrupts.onSecond(() => 'the server rolls the open batch back');
   return interrupts;
 }

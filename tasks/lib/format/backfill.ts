@@ -8,7 +8,7 @@ import type { BackfillReport } from '../../../src/backfill/run.js';
 import type { BackfillList } from '../../../src/backfill/list.js';
 import type { RunRecord } from '../../../src/backfill/store.js';
 import { describeScope } from '../../../src/backfill/scope.js';
-import { out } from '../cli.js';
+import type { Output } from '../cli.js';
 import { ms } from './migrate.js';
 import { count } from './table.js';
 
@@ -51,11 +51,11 @@ const LINE_EVERY_MS = 30_000;
 const REDRAW_EVERY_MS = 100;
 
 /** Prints a run's events: in place on a terminal, as lines otherwise. */
-export function progressPrinter(tty: boolean): { onEvent(event: BackfillEvent): void; finish(): void } {
+export function progressPrinter(out: Output, tty: boolean): { onEvent(event: BackfillEvent): void; finish(): void } {
   let last: Progress | undefined;
   let printedAt = 0;
   let tenth = 0;
-  const draw = () => last && process.stdout.write(`\r${progressBar(last)} ${progressText(last)}\x1b[K`);
+  const draw = () => last && out.write(`\r${progressBar(last)} ${progressText(last)}\x1b[K`);
   return {
     onEvent(event) {
       if (event.type === 'retry') out.warn(`${tty ? '\n' : ''}batch retried (attempt ${event.attempt + 1}) in ${ms(event.delayMs)}: ${event.reason}`);
@@ -78,12 +78,12 @@ export function progressPrinter(tty: boolean): { onEvent(event: BackfillEvent): 
     finish() {
       if (!tty || !last) return;
       draw();
-      process.stdout.write('\n');
+      out.write('\n');
     },
   };
 }
 
-export function printBackfillReport(report: BackfillReport): void {
+export function printBackfillReport(out: Output, report: BackfillReport): void {
   const what = `backfill ${report.backfill} (${describeScope(report.scope)})`;
   const resumable = report.resumed ? ` An unfinished run stopped after cursor ${JSON.stringify(report.resumed.cursor)} (${count(report.resumed.rowsDone)} rows done); the next run resumes there (--restart begins again).` : '';
   if (report.outcome === 'dry-run') {
@@ -103,7 +103,7 @@ function describeRun(run: RunRecord): string {
   return `${run.outcome} ${when} by ${who}, ${describeScope(run.scope)}, ${count(run.rows)} rows${took}`;
 }
 
-export function printBackfillList(list: BackfillList): void {
+export function printBackfillList(out: Output, list: BackfillList): void {
   if (!list.backfills.length) {
     out.line(`No backfills in ${list.dir} (create one: task backfill:create -- NAME)`);
     return;

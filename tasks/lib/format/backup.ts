@@ -1,6 +1,6 @@
 /** Text renderings of backup results. */
 import type { BackupListEntry, PruneResult } from '../../../src/backup/catalog.js';
-import { out } from '../cli.js';
+import type { Output } from '../cli.js';
 
 export function bytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
@@ -19,7 +19,7 @@ export function age(msValue: number | undefined): string {
   return hours < 48 ? `${hours.toFixed(1)}h` : `${(hours / 24).toFixed(1)}d`;
 }
 
-export function printPrune(result: PruneResult, json: boolean): void {
+export function printPrune(out: Output, result: PruneResult, json: boolean): void {
   if (json) return out.json(result);
   for (const file of result.deleted) out.line(`${result.dryRun ? 'would delete' : 'deleted'} ${file}`);
   for (const k of result.kept) out.line(`kept ${k.file} (${k.reasons.join(', ')})`);
@@ -27,7 +27,7 @@ export function printPrune(result: PruneResult, json: boolean): void {
   out.line(`${result.dryRun ? 'Dry run: would delete' : 'Deleted'} ${result.deleted.length}, kept ${result.kept.length}.`);
 }
 
-export function printList(entries: BackupListEntry[]): void {
+export function printList(out: Output, entries: BackupListEntry[]): void {
   if (!entries.length) return out.line('No backups.');
   const rows = entries.map((e) => [
     e.file, e.managed ? `${e.kind}/${e.format}` : 'unknown', e.missing ? 'missing' : bytes(e.size), age(e.ageMs),

@@ -3,13 +3,13 @@ import type { CheckReport } from '../../../src/chores/check.js';
 import type { StatsReport } from '../../../src/chores/stats.js';
 import type { QueryResult } from '../../../src/chores/query.js';
 import { TidemarkError } from '../../../src/errors.js';
-import { out } from '../cli.js';
+import type { Output } from '../cli.js';
 import { versionText } from './migrate.js';
 import { alignedTable, count, csvLine, prettySize } from './table.js';
 
 const MARK = { pass: 'ok  ', fail: 'FAIL', skip: 'skip' } as const;
 
-export function printCheckReport(report: CheckReport): void {
+export function printCheckReport(out: Output, report: CheckReport): void {
   out.line(`Database: ${report.database}`);
   const labelWidth = Math.max(...report.checks.map((c) => c.label.length));
   for (const check of report.checks) {
@@ -36,7 +36,7 @@ const when = (auto: Date | null, manual: Date | null): string => {
   return `${latest.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z')}${latest === auto ? ' (auto)' : ''}`;
 };
 
-export function printStats(stats: StatsReport): void {
+export function printStats(out: Output, stats: StatsReport): void {
   out.line(`Database:  ${stats.database} (${prettySize(stats.databaseBytes)}, ${count(stats.tableCount)} tables)`);
   out.line(`Migration: ${versionText(stats.version)}${stats.dirty ? ' (dirty)' : ''}`);
   if (!stats.tables.length) {
@@ -49,7 +49,7 @@ export function printStats(stats: StatsReport): void {
   for (const line of alignedTable(['table', 'rows (estimate)', 'total size', 'last vacuum', 'last analyze'], rows, [false, true, true])) out.line(line);
 }
 
-export function printQueryTable(result: QueryResult): void {
+export function printQueryTable(out: Output, result: QueryResult): void {
   if (!result.columns.length) {
     out.line(`${result.command}${result.rowCount !== null ? ` ${result.rowCount}` : ''}`);
     return;
@@ -58,7 +58,7 @@ export function printQueryTable(result: QueryResult): void {
   out.line(`(${result.rows.length} row${result.rows.length === 1 ? '' : 's'})`);
 }
 
-export function printQueryCsv(result: QueryResult): void {
+export function printQueryCsv(out: Output, result: QueryResult): void {
   if (!result.columns.length) return;
   out.line(csvLine(result.columns.map((c) => c.name)));
   for (const row of result.rows) out.line(csvLine(row));

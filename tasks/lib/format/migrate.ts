@@ -5,7 +5,7 @@ import type { HistoryReport } from '../../../src/migrate/commands/history.js';
 import { describeHolder } from '../../../src/migrate/state/lock.js';
 import type { BlockingSession, LockWait } from '../../../src/migrate/runner/backend-watch.js';
 import type { Step } from '../../../src/migrate/runner/plan.js';
-import { out } from '../cli.js';
+import type { Output } from '../cli.js';
 
 export const versionText = (v: bigint | null | undefined): string => (v === null || v === undefined ? 'none' : String(v));
 
@@ -19,7 +19,7 @@ function stepLabel(step: Pick<StepReport, 'version' | 'name' | 'fileName'>): str
 }
 
 /** Progress lines as migrations run; the same for a terminal and a log file. */
-export function printEvent(event: MigrationEvent): void {
+export function printEvent(out: Output, event: MigrationEvent): void {
   if (event.type === 'lock-wait') out.warn(`waiting for the migration lock, ${describeHolder(event.holder)}`);
   else if (event.type === 'blocked') out.warn(describeLockWait(event.step, event.wait));
   else if (event.type === 'warning') out.warn(`warning: ${event.message}`);
@@ -45,7 +45,7 @@ export function describeLockWait(step: Step, wait: LockWait): string {
   return `  migration ${step.version} has waited ${ms(wait.waitedMs)} for ${what}, held by ${by} (queries on that table queue behind it)`;
 }
 
-export function printDryRun(report: RunReport, verb: string): void {
+export function printDryRun(out: Output, report: RunReport, verb: string): void {
   out.line('Dry run: nothing was changed.');
   out.line(`Current version: ${versionText(report.fromVersion)}`);
   out.line(`Target version: ${versionText(report.toVersion)}`);
@@ -62,17 +62,17 @@ export function printDryRun(report: RunReport, verb: string): void {
   }
 }
 
-export function printUpSummary(report: RunReport): void {
+export function printUpSummary(out: Output, report: RunReport): void {
   if (!report.steps.length) out.line(`Already at latest version: ${versionText(report.toVersion)}`);
   else out.line(`Migrated from version ${versionText(report.fromVersion)} to ${versionText(report.toVersion)} (${report.steps.length} migration${report.steps.length === 1 ? '' : 's'}, ${ms(report.durationMs)})`);
 }
 
-export function printDownSummary(report: RunReport): void {
+export function printDownSummary(out: Output, report: RunReport): void {
   if (!report.steps.length) out.line(`Nothing to roll back: at version ${versionText(report.toVersion)}`);
   else out.line(`Rolled back from version ${versionText(report.fromVersion)} to ${versionText(report.toVersion)} (${report.steps.length} migration${report.steps.length === 1 ? '' : 's'}, ${ms(report.durationMs)})`);
 }
 
-export function printStatus(s: StatusReport): void {
+export function printStatus(out: Output, s: StatusReport): void {
   out.line(`Database:  ${s.database}`);
   out.line(`Table:     ${s.table}`);
   out.line(`Version:   ${versionText(s.version)}${s.dirty ? ' (dirty)' : ''}`);
@@ -92,7 +92,7 @@ export function printStatus(s: StatusReport): void {
 
 const APPLIED_BY: Record<string, string> = { tidemark: '', bootstrap: 'bootstrapped', outside: 'applied outside tidemark (no history)' };
 
-export function printHistory(h: HistoryReport): void {
+export function printHistory(out: Output, h: HistoryReport): void {
   if (!h.migrations.length) {
     out.line('No migrations.');
     return;
