@@ -44,9 +44,10 @@ function cacheLocation(env) {
   if (env.TIDEMARK_CODE_CACHE_DIR) return { dir: env.TIDEMARK_CODE_CACHE_DIR, create: [env.TIDEMARK_CODE_CACHE_DIR] };
   let base = env.XDG_CACHE_HOME;
   if (!base || !path.isAbsolute(base)) {
-    let home;
+    // HOME as os.homedir() reads it, without loading node:os on every start; the password database only without it.
+    let home = env.HOME;
     try {
-      home = require('node:os').homedir();
+      home ||= require('node:os').homedir();
     } catch {
       return undefined;
     }
