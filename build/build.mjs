@@ -38,6 +38,8 @@ await build({
 // Each command's entry point is a small launcher that runs its bundle through
 // V8's code cache (see build/launcher.cjs), keyed by the bundle's hash.
 const launcher = readFileSync('build/launcher.cjs', 'utf8');
+// The cache directory is per release, so that a user can clear an old release's at will.
+const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
 mkdirSync('dist/tasks');
 for (const file of tasks) {
   const name = path.basename(file, '.ts');
@@ -46,7 +48,11 @@ for (const file of tasks) {
   const stray = bundle.match(/\bimport\((?!specifier\))[^)]*\)/);
   if (stray) throw new Error(`dist/bundles/${name}.js: ${stray[0]} must go through importExternal()`);
   const key = hash('sha256', bundle).slice(0, 16);
-  writeFileSync(`dist/tasks/${name}.js`, launcher.replace("'BUNDLE_NAME'", JSON.stringify(name)).replace("'BUNDLE_KEY'", JSON.stringify(key)));
+  const filled = launcher
+    .replace("'BUNDLE_NAME'", JSON.stringify(name))
+    .replace("'BUNDLE_KEY'", JSON.stringify(key))
+    .replace("'PACKAGE_VERSION'", JSON.stringify(version));
+  writeFileSync(`dist/tasks/${name}.js`, filled);
 }
 for (const dir of ['dist/tasks', 'dist/bundles']) writeFileSync(`${dir}/package.json`, `${JSON.stringify({ type: 'commonjs' })}\n`);
 // The library is an ES module, as the package declares.

@@ -48,6 +48,7 @@ export const ERROR_CODES = {
   BACKFILL_CREATE_FAILED: 'failure',
   PSQL_NOT_FOUND: 'failure',
   CONNECTION_LOST: 'failure',
+  DEPENDENCY_MISSING: 'usage',
   INTERRUPTED: 'interrupted',
 } as const;
 

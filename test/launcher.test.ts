@@ -1,12 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chmod, chown, mkdir, mkdtemp, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ROOT, runCli } from './helpers/cli.js';
+import { ROOT, collect, runCli, type CliResult } from './helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from './helpers/db.js';
 import { migrationsDir } from './helpers/migrations.js';
+import { installedCopy } from './helpers/packed.js';
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -238,3 +239,139 @@ async function warmCacheDir(): Promise<string> {
   expect((await runCli('migrate:create', ['one', '--dir', migrations], { env: { TIDEMARK_CODE_CACHE_DIR: cacheDir } })).code).toBe(0);
   return cacheDir;
 }
+
+const VERSION = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+/** No setting that moves or disables the cache: the default location applies. */
+const DEFAULT_LOCATION = { TIDEMARK_CODE_CACHE_DIR: undefined, TIDEMARK_CODE_CACHE: undefined, XDG_CACHE_HOME: undefined };
+
+/** Every path below `dir` with its size and modification time, to show that nothing was written there. */
+async function snapshot(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true });
+  return Promise.all(entries.sort().map(async (entry) => {
+    const stats = await stat(path.join(dir, entry));
+    return `${entry} ${stats.size} ${stats.mtimeMs} ${(stats.mode & 0o777).toString(8)}`;
+  }));
+}
+
+const modeOf = async (file: string) => (await stat(file)).mode & 0o777;
+
+describe('where the code cache lives', () => {
+  it('by default in ~/.cache/tidemark/<version>, each directory made 0700, never in the package', async () => {
+    const { cacheDir, migrations } = await scratch();
+    const home = path.join(path.dirname(cacheDir), 'home');
+    await mkdir(home);
+    const env = { ...DEFAULT_LOCATION, HOME: home };
+    const first = await runCli('migrate:create', ['one', '--dir', migrations], { env });
+    expect(first.code, first.stderr).toBe(0);
+    const dir = path.join(home, '.cache', 'tidemark', VERSION);
+    const [file] = await cacheFiles(dir);
+    expect(file).toMatch(/^migrate-create-[0-9a-f]{16}-/);
+    expect(await modeOf(path.join(dir, file))).toBe(0o600);
+    for (const made of [path.join(home, '.cache'), path.join(home, '.cache', 'tidemark'), dir]) expect(await modeOf(made)).toBe(0o700);
+    expect(existsSync(path.join(ROOT, 'dist', '.code-cache'))).toBe(false);
+
+    const cached = await readFile(path.join(dir, file));
+    const second = await runCli('migrate:create', ['two', '--dir', migrations], { env });
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stderr).toBe('');
+    expect(await readFile(path.join(dir, file))).toEqual(cached);
+  });
+
+  it('an existing ~/.cache is used as it is', async () => {
+    const { cacheDir, migrations } = await scratch();
+    const home = path.join(path.dirname(cacheDir), 'home');
+    await mkdir(path.join(home, '.cache'), { recursive: true, mode: 0o755 });
+    await chmod(path.join(home, '.cache'), 0o755);
+    const result = await runCli('migrate:create', ['one', '--dir', migrations], { env: { ...DEFAULT_LOCATION, HOME: home } });
+    expect(result.code, result.stderr).toBe(0);
+    expect(await modeOf(path.join(home, '.cache'))).toBe(0o755);
+    expect(await cacheFiles(path.join(home, '.cache', 'tidemark', VERSION))).toHaveLength(1);
+  });
+
+  it.each([
+    ['an absolute XDG_CACHE_HOME is used', true],
+    ['a relative XDG_CACHE_HOME is ignored, as the XDG spec asks', false],
+  ])('%s', async (_what, absolute) => {
+    const { cacheDir, migrations } = await scratch();
+    const base = path.dirname(cacheDir);
+    const home = path.join(base, 'home');
+    await mkdir(home);
+    const xdg = absolute ? path.join(base, 'xdg') : 'xdg';
+    const env = { ...DEFAULT_LOCATION, HOME: home, XDG_CACHE_HOME: xdg };
+    const result = await runCli('migrate:create', ['one', '--dir', migrations], { env, cwd: base });
+    expect(result.code, result.stderr).toBe(0);
+    const expected = absolute ? path.join(xdg, 'tidemark', VERSION) : path.join(home, '.cache', 'tidemark', VERSION);
+    expect(await cacheFiles(expected)).toHaveLength(1);
+    if (absolute) expect(existsSync(path.join(home, '.cache'))).toBe(false);
+    else expect(existsSync(path.join(base, 'xdg'))).toBe(false);
+  });
+
+  it('TIDEMARK_CODE_CACHE=off: nothing is written anywhere', async () => {
+    const { cacheDir, migrations } = await scratch();
+    const home = path.join(path.dirname(cacheDir), 'home');
+    await mkdir(home);
+    for (const settings of [{ TIDEMARK_CODE_CACHE: 'off' }, { TIDEMARK_CODE_CACHE: 'off', TIDEMARK_CODE_CACHE_DIR: cacheDir }]) {
+      const result = await runCli('migrate:create', ['x', '--dir', migrations], { env: { ...DEFAULT_LOCATION, HOME: home, ...settings } });
+      expect(result.code, result.stderr).toBe(0);
+    }
+    expect(await readdir(home)).toEqual([]);
+    expect(existsSync(cacheDir)).toBe(false);
+  });
+
+  /** migrate:create as the user nobody, who owns nothing but the migrations directory. */
+  async function runAsNobody(env: Record<string, string>): Promise<{ result: CliResult; base: string }> {
+    const { migrations } = await scratch();
+    const base = path.dirname(migrations);
+    await chmod(base, 0o755);
+    await mkdir(migrations);
+    await chown(migrations, 65534, 65534);
+    const childEnv: Record<string, string | undefined> = { ...process.env, ...DEFAULT_LOCATION, ...env };
+    for (const key of Object.keys(childEnv)) if (childEnv[key] === undefined) delete childEnv[key];
+    const script = path.join(ROOT, 'dist', 'tasks', 'migrate-create.js');
+    const child = spawn(process.execPath, [script, 'one', '--dir', migrations], { cwd: base, uid: 65534, gid: 65534, env: childEnv as NodeJS.ProcessEnv, stdio: ['pipe', 'pipe', 'pipe'] });
+    return { result: await collect(child), base };
+  }
+
+  it('a user whose home does not exist: the command runs without a cache and says nothing', async () => {
+    const { result } = await runAsNobody({ HOME: '/nonexistent' });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toMatch(/000001_one\.up\.sql/);
+    expect(existsSync('/nonexistent')).toBe(false);
+  });
+
+  it('a cache location the user cannot write: the command runs without a cache and says nothing', async () => {
+    const unwritable = await mkdtemp(path.join(tmpdir(), 'tidemark-not-yours-'));
+    await chmod(unwritable, 0o755);
+    const { result } = await runAsNobody({ HOME: unwritable, XDG_CACHE_HOME: unwritable });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toMatch(/000001_one\.up\.sql/);
+    expect(await readdir(unwritable)).toEqual([]);
+  });
+
+  it('a read-only installed package (chmod -R a-w): commands run and write nothing inside it', async () => {
+    const copy = await installedCopy();
+    execFileSync('chmod', ['-R', 'a-w', copy.pkg]);
+    try {
+      const before = await snapshot(copy.pkg);
+      const home = path.join(copy.app, 'home');
+      await mkdir(home);
+      const { dir: migrations } = await migrationsDir({});
+      const env: Record<string, string | undefined> = { ...process.env, DATABASE_URL: db.url, TIDEMARK_EMBEDDED: undefined, ...DEFAULT_LOCATION, HOME: home };
+      for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key];
+      const tidemark = (...args: string[]) =>
+        collect(spawn(process.execPath, [copy.bin, ...args], { cwd: copy.app, env: env as NodeJS.ProcessEnv, stdio: ['pipe', 'pipe', 'pipe'] }));
+      for (const args of [['migrate:create', 'one', '--dir', migrations], ['migrate:create', 'two', '--dir', migrations], ['db:query', 'SELECT 41 + 1 AS answer', '--json']]) {
+        const result = await tidemark(...args);
+        expect(result.code, result.stderr).toBe(0);
+        expect(result.stderr).toBe('');
+      }
+      expect(await snapshot(copy.pkg)).toEqual(before);
+      const cached = await cacheFiles(path.join(home, '.cache', 'tidemark', VERSION));
+      expect(cached.map((f) => f.replace(/-[0-9a-f]{16}-.*$/, '')).sort()).toEqual(['db-query', 'migrate-create']);
+    } finally {
+      execFileSync('chmod', ['-R', 'u+w', copy.pkg]);
+    }
+  });
+});

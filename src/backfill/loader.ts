@@ -10,7 +10,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { TidemarkError, describeCause, isTidemarkError } from '../errors.js';
 import { asBackfill, type Backfill } from './contract.js';
-import { importExternal } from '../import-external.js';
+import { OPTIONAL_PACKAGES, dependencyMissingError, importExternal, isPackageMissing } from '../import-external.js';
 
 const EXTENSIONS = ['.ts', '.mts', '.js', '.mjs'];
 const NAME = /^[A-Za-z0-9](?:[A-Za-z0-9_.-]*[A-Za-z0-9_-])?$/;
@@ -54,12 +54,15 @@ function describeBuildError(err: unknown): string {
   return errors.map((e) => (e.location ? `${e.location.file}:${e.location.line}:${e.location.column + 1}: ${e.text}` : e.text)).join('\n');
 }
 
+/** esbuild is an optional peer dependency: an app that writes its backfills as .mjs need not install it. */
 async function loadEsbuild(): Promise<typeof import('esbuild')> {
   try {
     return await importExternal<typeof import('esbuild')>('esbuild');
   } catch (err) {
+    const operation = 'load esbuild to compile a TypeScript backfill';
+    if (isPackageMissing(err, 'esbuild')) throw dependencyMissingError('esbuild', operation, err, { alternative: 'write the backfill as .mjs' });
     throw new TidemarkError('BACKFILL_FAILED', 'cannot load esbuild to compile a TypeScript backfill', {
-      operation: 'load esbuild', cause: describeCause(err), hint: 'reinstall tidemark (esbuild is one of its dependencies), or write the backfill as .mjs',
+      operation, cause: describeCause(err), hint: `reinstall it (npm install -D esbuild@${OPTIONAL_PACKAGES.esbuild.range}), or write the backfill as .mjs`,
     }, { cause: err });
   }
 }

