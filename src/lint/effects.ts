@@ -2,6 +2,7 @@
 import { lockClaim, strongerLock } from './locks.js';
 import { relationKey, relationSql } from './names.js';
 import type { ParsedStatement, PgNode } from './parse.js';
+import type { RuleId } from './rule-ids.js';
 import type { FileState, RunState } from './state.js';
 import { statementLock } from './statement-lock.js';
 import { dataChangeTarget } from './checks/session.js';
@@ -11,6 +12,20 @@ function notNullCheckColumn(c: PgNode): string | undefined {
   const test = c.raw_expr?.NullTest;
   const fields = test?.arg?.ColumnRef?.fields as PgNode[] | undefined;
   return test?.nulltesttype === 'IS_NOT_NULL' && fields?.length === 1 ? (fields[0].String?.sval as string) : undefined;
+}
+
+const NOT_VALID_RULES: Record<string, RuleId> = {
+  CONSTR_FOREIGN: 'foreign-key-not-valid', CONSTR_CHECK: 'check-not-valid', CONSTR_NOTNULL: 'set-not-null-scans',
+};
+
+/** Constraints added NOT VALID, whose VALIDATE must wait for a later transaction. */
+function rememberNotValid(file: FileState, rel: PgNode, cmds: PgNode[]): void {
+  for (const cmd of cmds) {
+    const c = cmd.def?.Constraint;
+    if (cmd.subtype === 'AT_AddConstraint' && c?.skip_validation && c.conname && NOT_VALID_RULES[c.contype]) {
+      file.notValidConstraints.set(`${relationSql(rel)}\0${c.conname}`, NOT_VALID_RULES[c.contype]);
+    }
+  }
 }
 
 function rememberNotNullProofs(run: RunState, rel: PgNode, cmds: PgNode[]): void {
@@ -67,6 +82,9 @@ export function applyEffects(run: RunState, file: FileState, statement: ParsedSt
   if (statement.kind === 'TransactionStmt') file.onTransactionStatement(statement.node.kind);
   rememberObjects(run, statement);
   rememberSession(file, statement);
+  if (statement.kind === 'AlterTableStmt' && file.inTransaction) {
+    rememberNotValid(file, statement.node.relation, (statement.node.cmds as PgNode[]).map((c) => c.AlterTableCmd));
+  }
   if (file.inTransaction) {
     const lock = statementLock(statement);
     for (const t of lock && lockClaim(lock.mode, '').blocksWrites ? lock.targets : []) file.ddlTables.set(t.key, strongerLock(file.ddlTables.get(t.key), lock!.mode));

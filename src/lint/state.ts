@@ -6,6 +6,7 @@
  */
 import type { Catalog } from './catalog.js';
 import type { LockMode } from './locks.js';
+import type { RuleId } from './rule-ids.js';
 import type { ParsedStatement, PgNode } from './parse.js';
 import { relationKey } from './names.js';
 
@@ -37,6 +38,8 @@ export class FileState {
   /** Tables with DDL that blocks writes (and its strongest lock), and tables with data changes, in the current transaction. */
   readonly ddlTables = new Map<string, LockMode>();
   readonly dataTables = new Set<string>();
+  /** `table\0constraint` added NOT VALID in the current transaction → the rule its VALIDATE there would break. */
+  readonly notValidConstraints = new Map<string, RuleId>();
 
   constructor(readonly mode: TransactionMode) {
     this.inTransaction = mode === 'transaction';
@@ -58,6 +61,7 @@ export class FileState {
     this.inTransaction = this.mode === 'transaction';
     this.ddlTables.clear();
     this.dataTables.clear();
+    this.notValidConstraints.clear();
   }
 }
 

@@ -1,4 +1,6 @@
 /** ALTER TABLE, one subcommand at a time. */
+import { lockClaim } from '../locks.js';
+import { ident, relationSql } from '../names.js';
 import type { PgNode } from '../parse.js';
 import type { CheckContext } from '../state.js';
 import type { Draft } from '../types.js';
@@ -33,6 +35,20 @@ function checkInlineConstraints(ctx: CheckContext, rel: PgNode, def: PgNode): Dr
   });
 }
 
+/** VALIDATE in the transaction that added the constraint NOT VALID: the ADD's lock is still held through the scan. */
+function checkValidateTooSoon(ctx: CheckContext, rel: PgNode, name: string): Draft[] {
+  const table = relationSql(rel);
+  const rule = ctx.file.inTransaction ? ctx.file.notValidConstraints.get(`${table}\0${name}`) : undefined;
+  if (!rule) return [];
+  return [{
+    rule, table,
+    message: `VALIDATE CONSTRAINT ${ident(name)} in the same transaction as its ADD ... NOT VALID: the ADD's lock is held through the whole scan, as if NOT VALID were not there`,
+    lock: lockClaim(rule === 'foreign-key-not-valid' ? 'SHARE ROW EXCLUSIVE' : 'ACCESS EXCLUSIVE', table), rewrite: 'no', scan: 'yes',
+    safe: 'VALIDATE in a later migration (its own transaction): it then takes only SHARE UPDATE EXCLUSIVE, and reads and writes go on',
+    safeSql: `-- in the next migration file:\nALTER TABLE ${table} VALIDATE CONSTRAINT ${ident(name)};`,
+  }];
+}
+
 async function checkCommand(ctx: CheckContext, rel: PgNode, cmd: PgNode, cmdCount: number): Promise<Draft[]> {
   switch (cmd.subtype) {
     case 'AT_AlterColumnType':
@@ -47,6 +63,8 @@ async function checkCommand(ctx: CheckContext, rel: PgNode, cmd: PgNode, cmdCoun
       return [...checkDropColumn(ctx, rel, cmd), ...checkAlterCascade(cmd)];
     case 'AT_DropConstraint':
       return checkAlterCascade(cmd);
+    case 'AT_ValidateConstraint':
+      return checkValidateTooSoon(ctx, rel, cmd.name);
     default:
       return [];
   }
