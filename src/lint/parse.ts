@@ -80,12 +80,12 @@ class Positions {
   }
 }
 
-/** Where the parser's error cursor (1-based, in code points) points. */
+/** Where the parser's error cursor (0-based, in code points) points. */
 function errorPosition(sql: string, err: unknown): Position & { message: string } {
   const message = (err as Error).message;
   const cursor = (err as { sqlDetails?: { cursorPosition?: number } }).sqlDetails?.cursorPosition;
   if (cursor === undefined) return { message, line: 1, column: 1 };
-  const prefix = [...sql].slice(0, Math.max(cursor - 1, 0)).join('');
+  const prefix = [...sql].slice(0, cursor).join('');
   const lines = prefix.split('\n');
   return { message, line: lines.length, column: lines.at(-1)!.length + 1 };
 }
