@@ -270,3 +270,20 @@ describe('lint configuration', () => {
     expect(report.findings.map((f) => [f.rule, f.severity])).toEqual([['index-not-concurrent', 'warning'], ['enum-add-value-in-transaction', 'error']]);
   });
 });
+
+describe('lint settings precedence', () => {
+  it('flag > environment > .env > tidemark.lint.json > the embedded server\'s version; a bad value names its source', async () => {
+    const cwd = await mkdtemp(path.join(tmpdir(), 'tidemark-lint-precedence-'));
+    const version = (input: { lintPgVersion?: string }, env: Record<string, string> = {}) => loadSettings({ cwd, env, requireDatabase: false, ...input }).lint.pgVersion;
+    expect(version({})).toBeUndefined();
+    await writeFile(path.join(cwd, 'tidemark.lint.json'), '{"pgVersion": 11}');
+    expect(version({})).toBe(11);
+    await writeFile(path.join(cwd, '.env'), 'TIDEMARK_LINT_PG_VERSION=12\n');
+    expect(version({})).toBe(12);
+    expect(version({}, { TIDEMARK_LINT_PG_VERSION: '14' })).toBe(14);
+    expect(version({ lintPgVersion: '16' }, { TIDEMARK_LINT_PG_VERSION: '14' })).toBe(16);
+    expect(() => version({}, { TIDEMARK_LINT_PG_VERSION: '14.2' })).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', reason: 'TIDEMARK_LINT_PG_VERSION: "14.2" is not a PostgreSQL major version (such as 15 or 18)' }));
+    expect(() => loadSettings({ cwd, env: { TIDEMARK_LINT_CONFIG: 'missing.json' }, requireDatabase: false }))
+      .toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', reason: 'the file does not exist (TIDEMARK_LINT_CONFIG)' }));
+  });
+});
