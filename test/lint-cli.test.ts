@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { runCli } from './helpers/cli.js';
+import { collect, runCli, spawnCli } from './helpers/cli.js';
+import { waitFor } from './helpers/wait.js';
 import { migrationsDir } from './helpers/migrations.js';
 import { createTestDatabase } from './helpers/db.js';
 import { escapeData, escapeProperty } from '../tasks/lib/format/lint.js';
@@ -122,5 +123,27 @@ describe('migrate:lint (command line)', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('note: no database reachable');
     expect(result.stdout).toContain('Linted 3 files (all) for PostgreSQL 16 (configured version), without the server\'s catalog');
+  });
+});
+
+describe('migrate:lint interrupted', () => {
+  it('SIGINT stops a long lint between files: INTERRUPTED, exit 130, nothing changed', async () => {
+    const { project: cwd, dir } = await migrationsDir({});
+    // In batches: twenty thousand files at once would run out of file descriptors.
+    for (let from = 1; from <= 20_000; from += 500) {
+      await Promise.all(Array.from({ length: 500 }, (_, k) => from + k).map((i) =>
+        writeFile(path.join(dir, `${i}_t${i}.up.sql`), `CREATE TABLE t_${i} (id int PRIMARY KEY);\nCREATE INDEX t_${i}_id ON t_${i} (id);\n`)));
+    }
+    const child = spawnCli('migrate:lint', ['--all'], { cwd });
+    const result = collect(child);
+    let stderr = '';
+    child.stderr!.on('data', (d) => (stderr += d));
+    await waitFor(async () => stderr.includes('linting 20000 files (all) for PostgreSQL 18'), 'the lint to start', 60_000);
+    child.kill('SIGINT');
+    const { code, stdout, stderr: all } = await result;
+    expect(code, all).toBe(130);
+    expect(stdout).toBe('');
+    expect(all).toContain('INTERRUPTED: interrupted by SIGINT');
+    expect(all).toContain('nothing was changed: the lint only reads');
   });
 });

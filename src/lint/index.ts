@@ -38,6 +38,8 @@ export interface LintOptions {
   /** The lock_timeout the runner sets for DDL (ms); default: what the settings say the runner sets. */
   runnerLockTimeoutMs?: number;
   signal?: AbortSignal;
+  /** Called once the files are chosen, before the first is linted. */
+  onStart?: (start: { files: number; scope: LintReport['scope']; pgVersion: number }) => void;
 }
 
 export interface LintReport {
@@ -141,8 +143,11 @@ export async function lintMigrations(settings: SettingsWithoutDatabase, options:
       pgVersion, catalog: client && serverCatalog(client), rules: settings.lint.rules,
       runnerLockTimeoutMs: options.runnerLockTimeoutMs ?? runnerDdlLockTimeoutMs(settings),
     });
+    options.onStart?.({ files: scripts.length, scope, pgVersion });
     const findings: Finding[] = [];
-    for (const script of scripts) {
+    for (const [i, script] of scripts.entries()) {
+      // The parser answers without a turn of the event loop: give a signal its chance now and then.
+      if (i % 64 === 63) await new Promise((resolve) => setImmediate(resolve));
       if (options.signal?.aborted) throw interruptedError(abortSignalName(options.signal), 'lint migrations', 'nothing was changed: the lint only reads');
       findings.push(...(await linter.lintScript(script)));
     }

@@ -82,7 +82,8 @@ export function statementLock(statement: ParsedStatement): StatementLock | undef
     case 'ClusterStmt':
       return node.relation ? { mode: 'ACCESS EXCLUSIVE', targets: [target(node.relation)] } : undefined;
     case 'ReindexStmt':
-      return node.relation && !isConcurrentReindex(node) ? { mode: 'SHARE', targets: [target(node.relation)] } : undefined;
+      if (!node.relation || isConcurrentReindex(node)) return undefined;
+      return { mode: 'SHARE', targets: [{ ...target(node.relation), isIndex: node.kind === 'REINDEX_OBJECT_INDEX' }] };
     case 'CreateTrigStmt':
       return { mode: 'SHARE ROW EXCLUSIVE', targets: [target(node.relation)] };
     default:
