@@ -5,6 +5,8 @@ import { TidemarkError } from './errors.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS, parseDatabaseUrl, type DatabaseTarget } from './connection-string.js';
 import { readEmbeddedUrl } from './devdb-location.js';
 import { toolHostFromEnv, type ToolHost } from './pgtools/exec.js';
+import { parsePgMajor, readLintConfig } from './lint/config-file.js';
+import type { RuleId, RuleSetting } from './lint/rule-ids.js';
 
 /** What a caller may pass; the CLI fills it from flags, the API from options. */
 export interface ConfigInput {
@@ -30,6 +32,10 @@ export interface ConfigInput {
   backfillStatementTimeout?: string | number;
   /** The backup directory (BACKUP_DIR, default ./backups). */
   backupDir?: string;
+  /** migrate:lint's configuration file (TIDEMARK_LINT_CONFIG, default tidemark.lint.json when present). */
+  lintConfig?: string;
+  /** The PostgreSQL major version to lint for when no database is reachable (TIDEMARK_LINT_PG_VERSION). */
+  lintPgVersion?: string | number;
   /**
    * Whether a database must be configured (default true). The commands that
    * only read the backup or migrations directory pass false.
@@ -66,6 +72,17 @@ export interface Settings {
   backup: BackupDirSettings;
   chores: ChoreSettings;
   connections: ConnectionSettings;
+  lint: LintSettings;
+}
+
+/** What migrate:lint reads from the configuration (flag > environment > `.env` > tidemark.lint.json > default). */
+export interface LintSettings {
+  /** The lint configuration file read, if any (relative to cwd when below it). */
+  configFile?: string;
+  /** The major version to lint for when no database is reachable; undefined: the embedded server's. */
+  pgVersion?: number;
+  /** A severity, or 'off', per rule. */
+  rules: Partial<Record<RuleId, RuleSetting>>;
 }
 
 export interface ConnectionSettings {
@@ -159,7 +176,16 @@ export function settingsFrom(input: ConfigInput, env: Record<string, string | un
     backup: loadBackupDirSettings(input, env, cwd),
     chores: loadChoreSettings(input, env, cwd),
     connections,
+    lint: loadLintSettings(input, env, cwd),
   };
+}
+
+function loadLintSettings(input: ConfigInput, env: Record<string, string | undefined>, cwd: string): LintSettings {
+  const file = readLintConfig(cwd, input.lintConfig ?? (env.TIDEMARK_LINT_CONFIG || undefined));
+  const version = input.lintPgVersion ?? (env.TIDEMARK_LINT_PG_VERSION || undefined);
+  const label = input.lintPgVersion !== undefined ? '--pg-version' : 'TIDEMARK_LINT_PG_VERSION';
+  const pgVersion = version === undefined ? file.pgVersion : parsePgMajor(version, label, (cause) => configError(`read ${label}`, cause));
+  return { configFile: file.file, pgVersion, rules: file.rules };
 }
 
 function loadBackupDirSettings(input: ConfigInput, env: Record<string, string | undefined>, cwd: string): BackupDirSettings {

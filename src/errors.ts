@@ -25,6 +25,7 @@ export const ERROR_CODES = {
   MIGRATION_NAME_INVALID: 'usage',
   MIGRATION_CREATE_FAILED: 'failure',
   MIGRATION_BOOTSTRAP_REFUSED: 'failure',
+  MIGRATION_LINT_FAILED: 'failure',
   CONFIRMATION_REQUIRED: 'usage',
   DEVDB_FAILED: 'failure',
   BACKUP_FAILED: 'failure',

@@ -9,6 +9,7 @@ import w7 from './w7-large.mjs';
 import w4 from './w4-backup.mjs';
 import w5 from './w5-restore.mjs';
 import w6 from './w6-backfill.mjs';
+import w10 from './w10-lint.mjs';
 
 const SIZES = {
   full: { small: 100, main: 1000, large: 10000 },
@@ -42,6 +43,7 @@ export function plan(mode) {
     ...(small ? smallSeries(small, runs(5)) : []),
     ...w7({ n: large }).map((workload) => ({ workload, ...runs(5) })),
     ...dataWorkloads(mode),
+    { workload: w10({ n: main }), ...runs(7) },
   ];
 }
 
