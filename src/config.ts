@@ -32,6 +32,11 @@ export interface ConfigInput {
   backfillStatementTimeout?: string | number;
   /** The backup directory (BACKUP_DIR, default ./backups). */
   backupDir?: string;
+  /**
+   * Read migrate:lint's settings (its configuration file, TIDEMARK_LINT_*).
+   * Only the lint asks: a broken lint file must never stop a migration.
+   */
+  lint?: boolean;
   /** migrate:lint's configuration file (TIDEMARK_LINT_CONFIG, default tidemark.lint.json when present). */
   lintConfig?: string;
   /** The PostgreSQL major version to lint for when no database is reachable (TIDEMARK_LINT_PG_VERSION). */
@@ -72,7 +77,8 @@ export interface Settings {
   backup: BackupDirSettings;
   chores: ChoreSettings;
   connections: ConnectionSettings;
-  lint: LintSettings;
+  /** Present when the input asked for it (`lint: true`); absent means no file and no rule settings. */
+  lint?: LintSettings;
 }
 
 /** What migrate:lint reads from the configuration (flag > environment > `.env` > tidemark.lint.json > default). */
@@ -176,7 +182,7 @@ export function settingsFrom(input: ConfigInput, env: Record<string, string | un
     backup: loadBackupDirSettings(input, env, cwd),
     chores: loadChoreSettings(input, env, cwd),
     connections,
-    lint: loadLintSettings(input, env, cwd),
+    lint: input.lint ? loadLintSettings(input, env, cwd) : undefined,
   };
 }
 

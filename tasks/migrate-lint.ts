@@ -20,7 +20,7 @@ void run(async ({ out, settingsWithoutDatabase }) => {
   const { args, options } = parse(cli);
   const format = json ? 'json' : String(options.format ?? 'text');
   if (!FORMATS.includes(format)) throw usageError('read --format', `"${format}" is not a format`, 'use text, json or github');
-  const settings = settingsWithoutDatabase(options, { lintConfig: options.config as string | undefined, lintPgVersion: rawValues('--pg-version').at(-1) });
+  const settings = settingsWithoutDatabase(options, { lint: true, lintConfig: options.config as string | undefined, lintPgVersion: rawValues('--pg-version').at(-1) });
   const { signal } = interruptOnSignals(out, { stopping: 'stopping the lint (it changes nothing)' });
   // A long lint says it has started (on stderr: the report stays clean).
   const onStart = ({ files, scope, pgVersion }: { files: number; scope: string; pgVersion: number }) => {

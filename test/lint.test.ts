@@ -39,7 +39,7 @@ interface LintRun {
 
 async function lintFiles(files: string[], run: LintRun = {}): Promise<LintReport> {
   const env = run.databaseUrl ? { DATABASE_URL: run.databaseUrl } : {};
-  const settings = loadSettings({ cwd: run.cwd ?? project, env, requireDatabase: false, lintPgVersion: run.pgVersion });
+  const settings = loadSettings({ cwd: run.cwd ?? project, env, requireDatabase: false, lint: true, lintPgVersion: run.pgVersion });
   return lintMigrations(settings, { files });
 }
 
@@ -272,9 +272,15 @@ describe('lint configuration', () => {
 });
 
 describe('lint settings precedence', () => {
+  it('a broken tidemark.lint.json stops the lint only, never the settings of another command', async () => {
+    const cwd = await mkdtemp(path.join(tmpdir(), 'tidemark-lint-broken-'));
+    await writeFile(path.join(cwd, 'tidemark.lint.json'), '{ "rules": ');
+    expect(loadSettings({ cwd, env: {}, requireDatabase: false }).lint).toBeUndefined();
+    expect(() => loadSettings({ cwd, env: {}, requireDatabase: false, lint: true })).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }));
+  });
   it('flag > environment > .env > tidemark.lint.json > the embedded server\'s version; a bad value names its source', async () => {
     const cwd = await mkdtemp(path.join(tmpdir(), 'tidemark-lint-precedence-'));
-    const version = (input: { lintPgVersion?: string }, env: Record<string, string> = {}) => loadSettings({ cwd, env, requireDatabase: false, ...input }).lint.pgVersion;
+    const version = (input: { lintPgVersion?: string }, env: Record<string, string> = {}) => loadSettings({ cwd, env, requireDatabase: false, lint: true, ...input }).lint?.pgVersion;
     expect(version({})).toBeUndefined();
     await writeFile(path.join(cwd, 'tidemark.lint.json'), '{"pgVersion": 11}');
     expect(version({})).toBe(11);
@@ -283,7 +289,7 @@ describe('lint settings precedence', () => {
     expect(version({}, { TIDEMARK_LINT_PG_VERSION: '14' })).toBe(14);
     expect(version({ lintPgVersion: '16' }, { TIDEMARK_LINT_PG_VERSION: '14' })).toBe(16);
     expect(() => version({}, { TIDEMARK_LINT_PG_VERSION: '14.2' })).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', reason: 'TIDEMARK_LINT_PG_VERSION: "14.2" is not a PostgreSQL major version (such as 15 or 18)' }));
-    expect(() => loadSettings({ cwd, env: { TIDEMARK_LINT_CONFIG: 'missing.json' }, requireDatabase: false }))
+    expect(() => loadSettings({ cwd, env: { TIDEMARK_LINT_CONFIG: 'missing.json' }, requireDatabase: false, lint: true }))
       .toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', reason: 'the file does not exist (TIDEMARK_LINT_CONFIG)' }));
   });
 });

@@ -131,16 +131,18 @@ async function chooseScripts(settings: SettingsWithoutDatabase, options: LintOpt
 /** Lints the pending migrations (every one when no database is reachable, or with `all`), or the files named. */
 export async function lintMigrations(settings: SettingsWithoutDatabase, options: LintOptions = {}): Promise<LintReport> {
   const notes: string[] = [];
+  // Settings loaded without `lint: true` carry no lint section: no file, no rule settings.
+  const lint = settings.lint ?? { rules: {} };
   const client = await tryConnect(settings, options, notes);
   try {
     const server = client && (await serverMajor(client));
-    const pgVersion = server ?? settings.lint.pgVersion ?? EMBEDDED_PG_MAJOR;
-    if (server && settings.lint.pgVersion && settings.lint.pgVersion !== server) {
-      notes.push(`linted for PostgreSQL ${server}, the server's version, not the configured ${settings.lint.pgVersion}`);
+    const pgVersion = server ?? lint.pgVersion ?? EMBEDDED_PG_MAJOR;
+    if (server && lint.pgVersion && lint.pgVersion !== server) {
+      notes.push(`linted for PostgreSQL ${server}, the server's version, not the configured ${lint.pgVersion}`);
     }
     const { scope, scripts } = await chooseScripts(settings, options, !!client);
     const linter = new Linter({
-      pgVersion, catalog: client && serverCatalog(client), rules: settings.lint.rules,
+      pgVersion, catalog: client && serverCatalog(client), rules: lint.rules,
       runnerLockTimeoutMs: options.runnerLockTimeoutMs ?? runnerDdlLockTimeoutMs(settings),
     });
     options.onStart?.({ files: scripts.length, scope, pgVersion });
@@ -153,7 +155,7 @@ export async function lintMigrations(settings: SettingsWithoutDatabase, options:
     }
     return {
       scope, files: scripts.map((s) => s.file), pgVersion,
-      pgVersionFrom: server ? 'server' : settings.lint.pgVersion ? 'configuration' : 'default',
+      pgVersionFrom: server ? 'server' : lint.pgVersion ? 'configuration' : 'default',
       catalog: !!client, findings, counts: countFindings(findings), notes,
     };
   } finally {
