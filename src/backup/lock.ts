@@ -15,9 +15,10 @@ import { TidemarkError, describeCause } from '../errors.js';
 import { maskSecrets, type DatabaseTarget } from '../connection-string.js';
 import { closeConnection } from '../connection-close.js';
 import { describeConnectFailure, newClient } from '../db/connect.js';
-import { connectionArgs, prepareTool, spawnTool, type ToolHost } from '../pgtools/exec.js';
+import { connectionArgs, prepareTool, type ToolHost } from '../pgtools/exec.js';
+import { startTool, stopTools } from '../pgtools/run.js';
 import { safeFilePart } from './names.js';
-import { stopChildren, untilAborted } from './stream.js';
+import { untilAborted } from './stream.js';
 
 export interface BackupLock {
   /** Aborted, with a coded error as its reason, when the lock's session ends before release. */
@@ -115,8 +116,7 @@ async function openPgSession(target: DatabaseTarget, operation: string, signal?:
 async function openPsqlSession(target: DatabaseTarget, host: ToolHost): Promise<LockSession> {
   const cmd = await prepareTool('psql', [...connectionArgs(target, host), '-X', '-A', '-t', '-q', '-F', '\x1f', '-d', target.database], target, host);
   cmd.env.PGAPPNAME = holderName();
-  const spawned = spawnTool(cmd, ['pipe', 'pipe', 'pipe']);
-  const { child, done } = spawned;
+  const psql = await startTool(cmd, { stdin: 'pipe', stdout: 'stream' });
   const marker = `tidemark-${randomBytes(6).toString('hex')}`;
   let out = '';
   let err = '';
@@ -124,9 +124,8 @@ async function openPsqlSession(target: DatabaseTarget, host: ToolHost): Promise<
   let closing = false;
   let exited = false;
   const ended: Array<(why: string) => void> = [];
-  child.stdin!.on('error', () => undefined);
-  child.stderr!.on('data', (d: Buffer) => (err += d));
-  child.stdout!.on('data', (d: Buffer) => {
+  psql.stderr!.on('data', (d: Buffer) => (err += d));
+  psql.stdout!.on('data', (d: Buffer) => {
     out += d;
     const end = out.indexOf(`${marker}\n`);
     if (end < 0 || !pending) return;
@@ -139,25 +138,25 @@ async function openPsqlSession(target: DatabaseTarget, host: ToolHost): Promise<
     if (failed) settle.reject(new Error(failed));
     else settle.resolve(lines.map((l) => l.split('\x1f')));
   });
-  void done.catch(() => undefined).then(() => {
+  void psql.done.then((exit) => {
     exited = true;
-    pending?.reject(new Error(maskSecrets(err.trim(), [target.password]) || 'psql ended'));
+    pending?.reject(new Error(exit.startError ?? (maskSecrets(err.trim(), [target.password]) || 'psql ended')));
     if (!closing) ended.forEach((fn) => fn('its psql session ended'));
   });
   return {
     query: (sql) => new Promise((resolve, reject) => {
       if (exited) return reject(new Error('psql ended'));
       pending = { resolve, reject };
-      child.stdin!.write(`${sql};\n\\echo ${marker}\n`);
+      psql.stdin!.write(`${sql};\n\\echo ${marker}\n`);
     }),
     onEnd: (listener) => ended.push(listener),
     close: async () => {
       closing = true;
-      child.stdin!.end(); // psql ends its session at the end of its input
+      psql.stdin!.end(); // psql ends its session at the end of its input
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([done.catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_GRACE_MS)))]);
+      await Promise.race([psql.done, new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_GRACE_MS)))]);
       clearTimeout(timer);
-      await stopChildren([spawned]);
+      await stopTools([psql]);
     },
   };
 }

@@ -1,0 +1,189 @@
+/**
+ * The one place where tidemark runs a program (pg_dump, pg_restore, psql,
+ * docker): zx's `$`, loaded only when a program is about to run, so that the
+ * commands that never run one (migrate, migrate:status, ...) never load it.
+ *
+ * zx is told everything explicitly, so that neither its defaults nor ZX_*
+ * variables of the environment change what runs:
+ * - no shell: zx renders the command as one shell line, but the `spawn` given
+ *   here runs the program file itself with its argv (execve); the line is a
+ *   label that is never run, and never logged (no verbose output, no log);
+ * - the environment is the prepared command's (see prepareTool), never
+ *   process.env, which may hold DATABASE_URL;
+ * - no exception for a failing exit: the exit is a value, and the caller
+ *   makes the coded error its operation means;
+ * - a stdout that is streamed (pg_dump's archive) is not gathered in memory.
+ */
+import { spawn } from 'node:child_process';
+import { pipeline } from 'node:stream/promises';
+import type { Readable, Writable } from 'node:stream';
+import type { ProcessPromise } from 'zx/core';
+import { abortSignalName } from '../errors.js';
+import { maskSecrets } from '../connection-string.js';
+import { importExternal } from '../import-external.js';
+import type { PreparedCommand } from './exec.js';
+
+type Zx = typeof import('zx/core');
+type ZxOptions = import('zx/core').Options;
+
+/** How a program ended. `startError` is why it could not start at all (ENOENT, EACCES). */
+export interface ToolExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stderr: string;
+  startError?: string;
+}
+
+export interface ToolOutput extends ToolExit {
+  stdout: string;
+}
+
+export interface StartOptions {
+  /** 'pipe': written by the caller through `stdin`; a function: a stream fed to the program (its end ends stdin). */
+  stdin?: 'ignore' | 'pipe' | 'inherit' | (() => Readable);
+  /** 'stream': read by the caller through `stdout`, never gathered; 'collect': returned whole by runTool. */
+  stdout?: 'ignore' | 'stream' | 'collect' | 'inherit';
+  /** 'collect' (the default) keeps it for the error report. */
+  stderr?: 'collect' | 'inherit';
+  /** Aborting it sends the program `killSignal`, or the abort's own signal (SIGINT, SIGTERM). */
+  signal?: AbortSignal;
+  killSignal?: NodeJS.Signals;
+  /** The program is sent SIGTERM after this long. */
+  timeoutMs?: number;
+  /** Options of the spawn itself (the devdb runs its server's programs as another user). */
+  spawnOptions?: { uid?: number; gid?: number };
+}
+
+/** A program started by startTool. */
+export interface RunningTool {
+  readonly pid: number | undefined;
+  readonly stdin: Writable | null;
+  readonly stdout: Readable | null;
+  /** Also gathered for `done`; read it for what the program says as it runs. */
+  readonly stderr: Readable | null;
+  /** Resolves, never rejects, once the program's streams closed and its passfile is removed. */
+  readonly done: Promise<ToolExit>;
+  /** As done, with the stdout zx gathered (empty unless stdout was 'collect'). */
+  readonly output: Promise<ToolOutput>;
+  running(): boolean;
+  /** A signal to the program itself (zx's own kill walks the process tree with ps, a program of its own). */
+  kill(signal?: NodeJS.Signals): void;
+}
+
+/** Stands for an array that keeps nothing: what zx would gather of a streamed stdout. */
+const DISCARD = Object.freeze({ push: () => 0, length: 0, reduce: <T>(_fn: unknown, initial: T) => initial, [Symbol.iterator]: function* () {} });
+
+function zxOptions(cmd: PreparedCommand, options: StartOptions): Partial<ZxOptions> {
+  const stdio = [
+    typeof options.stdin === 'function' ? 'pipe' : options.stdin ?? 'ignore',
+    options.stdout === 'stream' || options.stdout === 'collect' ? 'pipe' : options.stdout ?? 'ignore',
+    options.stderr === 'inherit' ? 'inherit' : 'pipe',
+  ] as ('ignore' | 'pipe' | 'inherit')[];
+  const store = options.stdout === 'collect' ? undefined : { stdout: DISCARD, stderr: [], stdall: DISCARD };
+  return {
+    env: cmd.env,
+    cwd: process.cwd(),
+    stdio,
+    ...(store && { store: store as never }),
+    spawn: ((_line: string, _args: unknown, opts: object) => spawn(cmd.file, cmd.args, { ...opts, ...options.spawnOptions, shell: false })) as never,
+    shell: true as const, // never used: the spawn above runs no shell; zx only requires one to be named
+    quote: (arg: string) => JSON.stringify(arg),
+    prefix: '',
+    postfix: '',
+    nothrow: true,
+    quiet: true,
+    verbose: false,
+    log: () => undefined,
+    preferLocal: false,
+    detached: false,
+    timeout: options.timeoutMs ?? 0,
+    timeoutSignal: 'SIGTERM' as const,
+    killSignal: 'SIGTERM' as const,
+  };
+}
+
+/** Waits for the program and its input, removes its passfile; a start failure becomes a value. */
+async function settle(proc: ProcessPromise, cmd: PreparedCommand, feeding: Promise<void>): Promise<ToolOutput> {
+  try {
+    const [output] = await Promise.all([proc, feeding]);
+    const cause = output.cause as NodeJS.ErrnoException | null;
+    // Node reports a program that could not start as a negative errno in place of an exit status.
+    const startError = cause && (output.exitCode === null || output.exitCode < 0) && !output.signal ? `${cmd.file}: ${cause.code ?? cause.message}` : undefined;
+    return { code: startError ? null : output.exitCode, signal: output.signal, stdout: output.stdout, stderr: output.stderr, ...(startError && { startError }) };
+  } finally {
+    await cmd.cleanup();
+  }
+}
+
+/**
+ * Starts a prepared command. Its stdout, when streamed, must be read (or
+ * the program waits on a full pipe); `done` says how it ended.
+ */
+export async function startTool(cmd: PreparedCommand, options: StartOptions = {}): Promise<RunningTool> {
+  let zx: Zx;
+  try {
+    zx = await importExternal<Zx>('zx/core');
+  } catch (err) {
+    await cmd.cleanup();
+    throw err;
+  }
+  const proc = zx.$(zxOptions(cmd, options))`${cmd.file} ${cmd.args}`;
+  const child = proc.child;
+  const feed = options.stdin;
+  const feeding = typeof feed === 'function' && child?.stdin
+    // A program that stops reading (it failed, or was stopped) ends the feeding, not the run.
+    ? pipeline(feed(), child.stdin).catch(() => undefined)
+    : Promise.resolve();
+  child?.stdin?.on('error', () => undefined);
+  const output = settle(proc, cmd, feeding);
+  const running = () => !!child && child.exitCode === null && child.signalCode === null;
+  const kill = (signal: NodeJS.Signals = 'SIGTERM') => {
+    if (running()) child!.kill(signal);
+  };
+  const stopOn = options.signal;
+  if (stopOn) {
+    const stop = () => kill(options.killSignal ?? (abortSignalName(stopOn) as NodeJS.Signals | undefined) ?? 'SIGTERM');
+    if (stopOn.aborted) stop();
+    else stopOn.addEventListener('abort', stop, { once: true });
+    void output.finally(() => stopOn.removeEventListener('abort', stop));
+  }
+  const done = output.then(({ stdout: _gathered, ...exit }): ToolExit => exit);
+  return { pid: child?.pid, stdin: child?.stdin ?? null, stdout: child?.stdout ?? null, stderr: child?.stderr ?? null, done, output, running, kill };
+}
+
+/** Runs a prepared command to its end; its stdout is returned whole (for small outputs: a version, rows of psql). */
+export async function runTool(cmd: PreparedCommand, options: Omit<StartOptions, 'stdout'> = {}): Promise<ToolOutput> {
+  return (await startTool(cmd, { ...options, stdout: 'collect' })).output;
+}
+
+/** A program to run here, with this environment; no password is involved (a version, an archive read locally). */
+export function plainCommand(file: string, args: string[], env: NodeJS.ProcessEnv = process.env): PreparedCommand {
+  return { file, args, env: { ...env }, cleanup: async () => undefined };
+}
+
+/** SIGTERM, a grace period, then SIGKILL: returns once every program has exited. */
+export async function stopTools(tools: RunningTool[], graceMs = 5_000): Promise<void> {
+  const alive = tools.filter((tool) => tool.running());
+  for (const tool of alive) {
+    tool.stdin?.destroy();
+    tool.kill('SIGTERM');
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const grace = new Promise((resolve) => (timer = setTimeout(resolve, graceMs)));
+  const exited = Promise.all(alive.map((tool) => tool.done));
+  await Promise.race([exited, grace]);
+  clearTimeout(timer);
+  for (const tool of alive) tool.kill('SIGKILL');
+  await exited;
+}
+
+/** "pg_dump exited with status 1:" and its stderr, with the password masked wherever it appears. */
+export function describeExit(name: string, exit: ToolExit, secret?: string): string {
+  if (exit.startError) return `${name} could not be started: ${exit.startError}`;
+  const how = exit.signal ? `was killed by ${exit.signal}` : `exited with status ${exit.code}`;
+  const text = maskSecrets(exit.stderr.trim(), [secret]);
+  return `${name} ${how}${text ? `:\n${text}` : ''}`;
+}
+
+/** A failed exit: not 0, killed, or never started. */
+export const failed = (exit: ToolExit) => exit.code !== 0 || !!exit.signal || !!exit.startError;
