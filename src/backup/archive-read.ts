@@ -5,7 +5,7 @@
 import { createReadStream } from 'node:fs';
 import { TidemarkError } from '../errors.js';
 import { prepareTool } from '../pgtools/exec.js';
-import { plainCommand, runTool } from '../pgtools/run.js';
+import { offlineCommand, runTool } from '../pgtools/run.js';
 import { encodingOfScript, plainSqlHead, type ArchiveType } from './archive.js';
 import { chooseClient } from './client.js';
 import type { BackupSettings } from './config.js';
@@ -26,7 +26,7 @@ export async function pgRestoreRead(settings: BackupSettings, args: string[], fi
   const local = settings.backup.host.kind === 'local';
   const cmd = settings.database && !local
     ? await prepareTool('pg_restore', args, settings.database, settings.backup.host)
-    : plainCommand(tool.path ?? 'pg_restore', [...args, file]);
+    : offlineCommand(tool.path ?? 'pg_restore', [...args, file], settings.database?.password);
   const result = await runTool(cmd, local ? {} : { stdin: () => createReadStream(file) });
   if (result.startError) throw new TidemarkError('BACKUP_CLIENT_NOT_FOUND', 'cannot run pg_restore', { operation, cause: result.startError });
   return { code: result.code, stdout: result.stdout, stderr: result.stderr };

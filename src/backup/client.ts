@@ -18,8 +18,13 @@ async function containerTool(tool: string, target: DatabaseTarget, host: ToolHos
   const parsed = failed(result) ? undefined : parseToolVersion(result.stdout);
   if (parsed) return parsed;
   const cause = failed(result) ? describeExit(`${cmd.file} ${cmd.args[0]}`, result, target.password) : `unexpected output: ${result.stdout.trim().slice(0, 200)}`;
-  throw new TidemarkError('BACKUP_CLIENT_NOT_FOUND', `cannot run ${tool} ${describeHost(host)}`, {
-    operation, cause: cause.split('\n').slice(0, 2).join(': '),
+  throw containerToolError(tool, host, operation, cause.split('\n').slice(0, 2).join(': '));
+}
+
+/** A client program that cannot be run in the container (no docker, no container, no such program in it). */
+export function containerToolError(tool: string, host: ToolHost, operation: string, cause: string): TidemarkError {
+  return new TidemarkError('BACKUP_CLIENT_NOT_FOUND', `cannot run ${tool} ${describeHost(host)}`, {
+    operation, cause,
     hint: 'check that Docker is running, the container name (PG_CONTAINER) or service (PG_COMPOSE_SERVICE), and that the image has the PostgreSQL client tools',
   });
 }

@@ -16,7 +16,8 @@ import { maskSecrets, type DatabaseTarget } from '../connection-string.js';
 import { closeConnection } from '../connection-close.js';
 import { describeConnectFailure, newClient } from '../db/connect.js';
 import { connectionArgs, prepareTool, type ToolHost } from '../pgtools/exec.js';
-import { startTool, stopTools } from '../pgtools/run.js';
+import { describeExit, startTool, stopTools } from '../pgtools/run.js';
+import { containerToolError } from './client.js';
 import { safeFilePart } from './names.js';
 import { untilAborted } from './stream.js';
 
@@ -113,7 +114,7 @@ async function openPgSession(target: DatabaseTarget, operation: string, signal?:
  * session is a psql there, fed statements on its stdin. Each statement is
  * followed by an \echo of a marker that ends its output.
  */
-async function openPsqlSession(target: DatabaseTarget, host: ToolHost): Promise<LockSession> {
+async function openPsqlSession(target: DatabaseTarget, host: ToolHost, operation: string): Promise<LockSession> {
   const cmd = await prepareTool('psql', [...connectionArgs(target, host), '-X', '-A', '-t', '-q', '-F', '\x1f', '-d', target.database], target, host);
   cmd.env.PGAPPNAME = holderName();
   const psql = await startTool(cmd, { stdin: 'pipe', stdout: 'stream' });
@@ -122,7 +123,7 @@ async function openPsqlSession(target: DatabaseTarget, host: ToolHost): Promise<
   let err = '';
   let pending: { resolve: (rows: string[][]) => void; reject: (e: Error) => void } | undefined;
   let closing = false;
-  let exited = false;
+  let exited: Error | undefined;
   const ended: Array<(why: string) => void> = [];
   psql.stderr!.on('data', (d: Buffer) => (err += d));
   psql.stdout!.on('data', (d: Buffer) => {
@@ -139,13 +140,13 @@ async function openPsqlSession(target: DatabaseTarget, host: ToolHost): Promise<
     else settle.resolve(lines.map((l) => l.split('\x1f')));
   });
   void psql.done.then((exit) => {
-    exited = true;
-    pending?.reject(new Error(exit.startError ?? (maskSecrets(err.trim(), [target.password]) || 'psql ended')));
+    exited = exit.startError ? containerToolError('psql', host, operation, describeExit(cmd.file, exit)) : new Error('psql ended');
+    pending?.reject(exit.startError ? exited : new Error(maskSecrets(err.trim(), [target.password]) || 'psql ended'));
     if (!closing) ended.forEach((fn) => fn('its psql session ended'));
   });
   return {
     query: (sql) => new Promise((resolve, reject) => {
-      if (exited) return reject(new Error('psql ended'));
+      if (exited) return reject(exited);
       pending = { resolve, reject };
       psql.stdin!.write(`${sql};\n\\echo ${marker}\n`);
     }),
@@ -234,7 +235,7 @@ export async function acquireBackupLock(
   const realDir = await realpath(dir);
   const key = backupLockKey(target.database, realDir);
   const file = path.join(dir, lockFileName(target.database));
-  const session = host.kind === 'local' ? await openPgSession(target, operation, signal) : await openPsqlSession(target, host);
+  const session = host.kind === 'local' ? await openPgSession(target, operation, signal) : await openPsqlSession(target, host, operation);
   try {
     const [[taken] = []] = await untilAborted(session.query(`SELECT pg_try_advisory_lock(${key}::bigint)`), signal);
     if (taken === undefined) throw new Error('the server gave no answer to pg_try_advisory_lock');

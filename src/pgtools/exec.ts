@@ -51,6 +51,22 @@ function withoutSecret(env: NodeJS.ProcessEnv, password: string | undefined): No
   return env;
 }
 
+// user:password@ in a URL, whosever it is.
+const CREDENTIALS_IN_URL = /:\/\/[^/@\s]*:[^/@\s]*@/;
+
+/**
+ * The environment of a program that connects to no server (`pg_dump
+ * --version`, pg_restore reading an archive): without DATABASE_URL, PGPASSWORD,
+ * any URL with a password in it, and any variable holding `password`.
+ */
+export function offlineEnv(password?: string): NodeJS.ProcessEnv {
+  const env = withoutSecret({ ...process.env }, password);
+  delete env.DATABASE_URL;
+  delete env.PGPASSWORD;
+  for (const [name, value] of Object.entries(env)) if (value && CREDENTIALS_IN_URL.test(value)) delete env[name];
+  return env;
+}
+
 /** `-h host -p port -U user` for a local run; only `-U user` inside a container, which connects over its own socket. */
 export function connectionArgs(target: DatabaseTarget, host: ToolHost): string[] {
   const user = target.user ? ['-U', target.user] : [];

@@ -21,7 +21,7 @@ import type { ProcessPromise } from 'zx/core';
 import { abortSignalName } from '../errors.js';
 import { maskSecrets } from '../connection-string.js';
 import { importExternal } from '../import-external.js';
-import type { PreparedCommand } from './exec.js';
+import { offlineEnv, type PreparedCommand } from './exec.js';
 
 type Zx = typeof import('zx/core');
 type ZxOptions = import('zx/core').Options;
@@ -156,9 +156,9 @@ export async function runTool(cmd: PreparedCommand, options: Omit<StartOptions, 
   return (await startTool(cmd, { ...options, stdout: 'collect' })).output;
 }
 
-/** A program to run here, with this environment; no password is involved (a version, an archive read locally). */
-export function plainCommand(file: string, args: string[], env: NodeJS.ProcessEnv = process.env): PreparedCommand {
-  return { file, args, env: { ...env }, cleanup: async () => undefined };
+/** A program that connects to no server (a version, an archive read here): no passfile, and no password in its environment. */
+export function offlineCommand(file: string, args: string[], password?: string): PreparedCommand {
+  return { file, args, env: offlineEnv(password), cleanup: async () => undefined };
 }
 
 /** SIGTERM, a grace period, then SIGKILL: returns once every program has exited. */
