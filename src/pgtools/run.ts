@@ -25,6 +25,7 @@ import { maskSecrets } from '../connection-string.js';
 import { offlineEnv, type PreparedCommand } from './exec.js';
 
 type Zx = typeof import('zx/core');
+type ZxOptions = import('zx/core').Options;
 
 /**
  * zx/core's CommonJS entry, required when the first program runs. Its ES
@@ -36,7 +37,6 @@ type Zx = typeof import('zx/core');
 function loadZx(): Zx {
   return createRequire(import.meta.url)('zx/core') as Zx;
 }
-type ZxOptions = import('zx/core').Options;
 
 /** How a program ended. `startError` is why it could not start at all (ENOENT, EACCES). */
 export interface ToolExit {
@@ -70,6 +70,7 @@ export interface StartOptions {
 export interface RunningTool {
   readonly pid: number | undefined;
   readonly stdin: Writable | null;
+  /** Flowing from the start (zx reads it too): attach the reader before anything is awaited. */
   readonly stdout: Readable | null;
   /** Also gathered for `done`; read it for what the program says as it runs. */
   readonly stderr: Readable | null;
@@ -83,7 +84,16 @@ export interface RunningTool {
 }
 
 /** Stands for an array that keeps nothing: what zx would gather of a streamed stdout. */
-const DISCARD = Object.freeze({ push: () => 0, length: 0, reduce: <T>(_fn: unknown, initial: T) => initial, [Symbol.iterator]: function* () {} });
+const DISCARD = Object.freeze({
+  push: () => 0,
+  length: 0,
+  reduce: <T>(_fn: unknown, initial: T) => initial,
+  [Symbol.iterator]: function* () {},
+});
+
+/** The program file itself, with its argv: zx's shell line is not run. */
+const directSpawn = (cmd: PreparedCommand, extra: StartOptions['spawnOptions']) =>
+  ((_line: string, _args: unknown, opts: object) => spawn(cmd.file, cmd.args, { ...opts, ...extra, shell: false })) as never;
 
 function zxOptions(cmd: PreparedCommand, options: StartOptions): Partial<ZxOptions> {
   const stdio = [
@@ -97,7 +107,7 @@ function zxOptions(cmd: PreparedCommand, options: StartOptions): Partial<ZxOptio
     cwd: process.cwd(),
     stdio,
     ...(store && { store: store as never }),
-    spawn: ((_line: string, _args: unknown, opts: object) => spawn(cmd.file, cmd.args, { ...opts, ...options.spawnOptions, shell: false })) as never,
+    spawn: directSpawn(cmd, options.spawnOptions),
     shell: true as const, // never used: the spawn above runs no shell; zx only requires one to be named
     quote: (arg: string) => JSON.stringify(arg),
     prefix: '',
@@ -120,8 +130,10 @@ async function settle(proc: ProcessPromise, cmd: PreparedCommand, feeding: Promi
     const [output] = await Promise.all([proc, feeding]);
     const cause = output.cause as NodeJS.ErrnoException | null;
     // Node reports a program that could not start as a negative errno in place of an exit status.
-    const startError = cause && (output.exitCode === null || output.exitCode < 0) && !output.signal ? `${cmd.file}: ${cause.code ?? cause.message}` : undefined;
-    return { code: startError ? null : output.exitCode, signal: output.signal, stdout: output.stdout, stderr: output.stderr, ...(startError && { startError }) };
+    const notStarted = cause && (output.exitCode === null || output.exitCode < 0) && !output.signal;
+    const startError = notStarted ? `${cmd.file}: ${cause.code ?? cause.message}` : undefined;
+    const { stdout, stderr, signal } = output;
+    return { code: startError ? null : output.exitCode, signal, stdout, stderr, ...(startError && { startError }) };
   } finally {
     await cmd.cleanup();
   }
@@ -160,7 +172,8 @@ export async function startTool(cmd: PreparedCommand, options: StartOptions = {}
     void output.finally(() => stopOn.removeEventListener('abort', stop));
   }
   const done = output.then(({ stdout: _gathered, ...exit }): ToolExit => exit);
-  return { pid: child?.pid, stdin: child?.stdin ?? null, stdout: child?.stdout ?? null, stderr: child?.stderr ?? null, done, output, running, kill };
+  const streams = { stdin: child?.stdin ?? null, stdout: child?.stdout ?? null, stderr: child?.stderr ?? null };
+  return { pid: child?.pid, ...streams, done, output, running, kill };
 }
 
 /** Runs a prepared command to its end; its stdout is returned whole (for small outputs: a version, rows of psql). */
