@@ -8,7 +8,7 @@ import { createGunzip } from 'node:zlib';
 import type { Readable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import { TidemarkError } from '../errors.js';
-import { maskSecrets, type DatabaseTarget } from '../connection-string.js';
+import type { DatabaseTarget } from '../connection-string.js';
 import { connectionArgs, prepareTool, type ToolHost } from '../pgtools/exec.js';
 import { describeExit, failed, startTool } from '../pgtools/run.js';
 import { plainSqlHead, type ArchiveType } from './archive.js';

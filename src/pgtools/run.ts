@@ -202,11 +202,16 @@ export async function stopTools(tools: RunningTool[], graceMs = 5_000): Promise<
   await exited;
 }
 
+/** What the program said (or why it could not start), with the password masked wherever it appears. */
+export function maskedStderr(exit: ToolExit, secret?: string): string {
+  return maskSecrets(exit.startError ?? exit.stderr.trim(), [secret]);
+}
+
 /** "pg_dump exited with status 1:" and its stderr, with the password masked wherever it appears. */
 export function describeExit(name: string, exit: ToolExit, secret?: string): string {
   if (exit.startError) return `${name} could not be started: ${exit.startError}`;
   const how = exit.signal ? `was killed by ${exit.signal}` : `exited with status ${exit.code}`;
-  const text = maskSecrets(exit.stderr.trim(), [secret]);
+  const text = maskedStderr(exit, secret);
   return `${name} ${how}${text ? `:\n${text}` : ''}`;
 }
 
