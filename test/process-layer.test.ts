@@ -111,9 +111,17 @@ describe('the process layer', () => {
     expect(gone(tool.pid)).toBe(true);
   });
 
-  it('a timeout stops the program with SIGTERM', async () => {
-    const result = await runTool(offlineCommand('sleep', ['300']), { timeoutMs: 50 });
-    expect(result).toMatchObject({ code: null, signal: 'SIGTERM' });
+  it('a timeout stops the program with SIGTERM, itself: no ps is run to find its process tree', async () => {
+    const command = offlineCommand('/bin/sleep', ['300']);
+    const savedPath = process.env.PATH;
+    // zx's own kill runs ps (found on PATH) and, without it, throws from its timer and leaves the program running.
+    process.env.PATH = '/nonexistent-bin';
+    try {
+      const result = await runTool(command, { timeoutMs: 50 });
+      expect(result).toMatchObject({ code: null, signal: 'SIGTERM' });
+    } finally {
+      process.env.PATH = savedPath;
+    }
   });
 
   it('a program that cannot be started is a value naming why, and its passfile is removed', async () => {

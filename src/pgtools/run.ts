@@ -91,6 +91,20 @@ const DISCARD = Object.freeze({
   [Symbol.iterator]: function* () {},
 });
 
+/**
+ * How zx stops a program on its timeout. Its own kill lists the process tree
+ * with `ps` (a program of its own, run with process.env), and throws out of a
+ * timer where `ps` is missing or prints something unexpected, leaving the
+ * program running: the signal goes to the program itself instead.
+ */
+async function signalProgram(pid: number | `${number}`, signal?: NodeJS.Signals): Promise<void> {
+  try {
+    process.kill(Number(pid), signal ?? 'SIGTERM');
+  } catch {
+    // Already gone.
+  }
+}
+
 /** The program file itself, with its argv: zx's shell line is not run. */
 const directSpawn = (cmd: PreparedCommand, extra: StartOptions['spawnOptions']) =>
   ((_line: string, _args: unknown, opts: object) => spawn(cmd.file, cmd.args, { ...opts, ...extra, shell: false })) as never;
@@ -119,6 +133,7 @@ function zxOptions(cmd: PreparedCommand, options: StartOptions): Partial<ZxOptio
     preferLocal: false,
     detached: false,
     timeout: options.timeoutMs ?? 0,
+    kill: signalProgram,
     timeoutSignal: 'SIGTERM' as const,
     killSignal: 'SIGTERM' as const,
   };
