@@ -159,14 +159,13 @@ async function settle(proc: ProcessPromise, cmd: PreparedCommand, feeding: Promi
  * the program waits on a full pipe); `done` says how it ended.
  */
 export async function startTool(cmd: PreparedCommand, options: StartOptions = {}): Promise<RunningTool> {
-  let zx: Zx;
+  let proc: ProcessPromise;
   try {
-    zx = loadZx();
+    proc = loadZx().$(zxOptions(cmd, options))`${cmd.file} ${cmd.args}`;
   } catch (err) {
-    await cmd.cleanup();
+    await cmd.cleanup(); // zx missing, or this process's working directory gone
     throw err;
   }
-  const proc = zx.$(zxOptions(cmd, options))`${cmd.file} ${cmd.args}`;
   const child = proc.child;
   const feed = options.stdin;
   const feeding = typeof feed === 'function' && child?.stdin
