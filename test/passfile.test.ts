@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
 import path from 'node:path';
 import { build } from 'esbuild';
-import { ROOT, collect, spawnCli } from './helpers/cli.js';
+import { ROOT, collect, runCli, spawnCli } from './helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from './helpers/db.js';
 import { standIn, tempDir } from './helpers/backup.js';
 import { waitFor } from './helpers/wait.js';
@@ -179,6 +179,118 @@ describe('restore --new and backup:verify --restore-test, interrupted while pg_r
       }
       const restoredInto = /--dbname (\S+)/.exec(argv)![1];
       await db.query(`DROP DATABASE IF EXISTS "${restoredInto}" WITH (FORCE)`);
+    }
+  });
+});
+
+describe('every client program backup, backup:verify --restore-test and restore --new start', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase('passfile_argv_env', inject('pgToolsUrl'));
+    await db.query('CREATE TABLE t AS SELECT g AS id FROM generate_series(1, 100) g');
+  });
+  afterAll(() => db.close());
+
+  it('sees no part of the password in its argv or its environment', async () => {
+    const real = inject('pgToolsBinDir');
+    const bin = await tempDir('passfile-argv-env');
+    const log = path.join(bin, 'children.log');
+    // Each stand-in writes the argv and the environment it was started with, then becomes the real program.
+    for (const tool of ['pg_dump', 'pg_restore', 'psql']) {
+      await standIn(bin, tool, `{ printf '%s\\n' "== ${tool}" "$@"; echo '-- environment'; tr '\\0' '\\n' < /proc/$$/environ; } >> '${log}'\nexec "${real}/${tool}" "$@"\n`);
+    }
+    const dir = await tempDir('passfile-argv-env-backups');
+    // A variable of the user's that holds the password too: it must not reach a child either.
+    const env = { DATABASE_URL: db.url, APP_DATABASE_URL: db.url, BACKUP_DIR: dir, PG_BIN_DIR: bin };
+    const copy = `${db.name}_copy`.slice(0, 63);
+    try {
+      const backedUp = await runCli('backup', [], { env });
+      expect(backedUp.code, backedUp.stderr).toBe(0);
+      const file = backedUp.stdout.split('\n')[0];
+      const verified = await runCli('backup:verify', [file, '--restore-test'], { env });
+      expect(verified.code, verified.stderr).toBe(0);
+      const restored = await runCli('restore', [file, '--new', copy], { env });
+      expect(restored.code, restored.stderr).toBe(0);
+    } finally {
+      await db.query(`DROP DATABASE IF EXISTS "${copy}" WITH (FORCE)`);
+    }
+    const written = await readFile(log, 'utf8');
+    const runs = written.split('\n').filter((line) => line.startsWith('== '));
+    // The version probes, the dump, its read-back, the verify's reads and test restore, the restore.
+    expect(runs.filter((r) => r === '== pg_dump').length).toBeGreaterThanOrEqual(2);
+    expect(runs.filter((r) => r === '== pg_restore').length).toBeGreaterThanOrEqual(4);
+    expect(written).toMatch(/^PGPASSFILE=.*tidemark-pg-\d+-[A-Za-z0-9]{6}\/libpq\.pgpass$/m);
+    const password = decodeURIComponent(new URL(db.url).password);
+    const parts = [encodeURIComponent(password), ...Array.from({ length: Math.max(1, password.length - 5) }, (_, i) => password.slice(i, i + 6))];
+    for (const part of parts) expect(written.includes(part), `"${part}" of the password is in a child's argv or environment`).toBe(false);
+  });
+});
+
+describe('backup, while pg_dump runs', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase('passfile_backup', inject('pgToolsUrl'));
+  });
+  afterAll(() => db.close());
+
+  /** Gone: signal 0 finds no such process (it was reaped, not only killed). */
+  const gone = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return false;
+    } catch (err) {
+      return (err as NodeJS.ErrnoException).code === 'ESRCH';
+    }
+  };
+
+  /** A backup whose pg_dump says where its passfile is and waits, its stdout open, to be stopped. */
+  async function heldBackup() {
+    const real = inject('pgToolsBinDir');
+    const bin = await tempDir('passfile-backup-bin');
+    const log = path.join(bin, 'pg_dump.log');
+    await standIn(bin, 'pg_restore', `exec "${real}/pg_restore" "$@"\n`);
+    await standIn(bin, 'pg_dump', [
+      `if [ "$1" = --version ]; then exec "${real}/pg_dump" --version; fi`,
+      `printf '%s %s\\n' "$$" "$PGPASSFILE" > '${log}'`,
+      'exec sleep 300',
+    ].join('\n'));
+    const dir = await tempDir('passfile-backup');
+    const tmp = await privateTmp();
+    const cli = spawnCli('backup', [], { env: { DATABASE_URL: db.url, BACKUP_DIR: dir, PG_BIN_DIR: bin, TMPDIR: tmp } });
+    const ended = collect(cli);
+    const written = await waitFor(async () => (await readFile(log, 'utf8').catch(() => '')).includes('\n') && readFile(log, 'utf8'), 'pg_dump to start');
+    const [pid, passfile] = written.trim().split(' ');
+    expect(passfile).toMatch(new RegExp(`^${tmp}/tidemark-pg-${cli.pid}-[A-Za-z0-9]{6}/`));
+    expect(existsSync(passfile)).toBe(true);
+    return { cli, ended, dump: Number(pid), dir, tmp };
+  }
+
+  it('a pg_dump killed mid-run: BACKUP_FAILED naming it, no passfile, no partial file', async () => {
+    const run = await heldBackup();
+    try {
+      process.kill(run.dump, 'SIGKILL');
+      const result = await run.ended;
+      expect(result.code, result.stderr).toBe(1);
+      expect(result.stderr).toMatch(/^BACKUP_FAILED: backup failed\n {2}operation: back up the database\n {2}error: pg_dump was killed by SIGKILL/);
+      expect(await leftIn(run.tmp)).toEqual([]);
+      expect(await readdir(run.dir)).toEqual([]);
+    } finally {
+      run.cli.kill('SIGKILL');
+    }
+  });
+
+  it.each(['SIGINT', 'SIGTERM'] as const)('%s: INTERRUPTED, pg_dump gone, no passfile, no partial file', async (signal) => {
+    const run = await heldBackup();
+    try {
+      run.cli.kill(signal);
+      const result = await run.ended;
+      expect(result.code, result.stderr).toBe(128 + constants.signals[signal]);
+      expect(result.stderr).toContain(`\nINTERRUPTED: interrupted by ${signal}\n`);
+      expect(gone(run.dump)).toBe(true);
+      expect(await leftIn(run.tmp)).toEqual([]);
+      expect(await readdir(run.dir)).toEqual([]);
+    } finally {
+      if (!gone(run.dump)) process.kill(run.dump, 'SIGKILL');
     }
   });
 });

@@ -3,8 +3,9 @@
  * contents, its header, the encoding its data is in, a full read.
  */
 import { createReadStream } from 'node:fs';
-import { pipeline } from 'node:stream/promises';
-import { prepareTool, spawnTool } from '../pgtools/exec.js';
+import { TidemarkError } from '../errors.js';
+import { prepareTool } from '../pgtools/exec.js';
+import { offlineCommand, runTool } from '../pgtools/run.js';
 import { encodingOfScript, plainSqlHead, type ArchiveType } from './archive.js';
 import { chooseClient } from './client.js';
 import type { BackupSettings } from './config.js';
@@ -25,13 +26,10 @@ export async function pgRestoreRead(settings: BackupSettings, args: string[], fi
   const local = settings.backup.host.kind === 'local';
   const cmd = settings.database && !local
     ? await prepareTool('pg_restore', args, settings.database, settings.backup.host)
-    : { file: tool.path ?? 'pg_restore', args: [...args, file], env: { ...process.env }, cleanup: async () => undefined };
-  const spawned = spawnTool(cmd, [local ? 'ignore' : 'pipe', 'pipe', 'pipe']);
-  let stdout = '';
-  spawned.child.stdout!.on('data', (d) => (stdout += d));
-  const feeding = local ? Promise.resolve() : pipeline(createReadStream(file), spawned.child.stdin!).catch(() => undefined);
-  const [result] = await Promise.all([spawned.done, feeding]);
-  return { code: result.code, stdout, stderr: result.stderr };
+    : offlineCommand(tool.path ?? 'pg_restore', [...args, file], settings.database?.password);
+  const result = await runTool(cmd, local ? {} : { stdin: () => createReadStream(file) });
+  if (result.startError) throw new TidemarkError('BACKUP_CLIENT_NOT_FOUND', 'cannot run pg_restore', { operation, cause: result.startError });
+  return { code: result.code, stdout: result.stdout, stderr: result.stderr };
 }
 
 /** The pg_dump version written in an archive's header (custom, directory, tar). */

@@ -1,11 +1,8 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { TidemarkError } from '../errors.js';
 import { findTools, parseToolVersion, pickTool, type ClientTool } from '../pgtools/locate.js';
 import { describeHost, prepareTool, type ToolHost } from '../pgtools/exec.js';
+import { describeExit, failed, runTool } from '../pgtools/run.js';
 import type { DatabaseTarget } from '../connection-string.js';
-
-const execFileAsync = promisify(execFile);
 
 export interface ChosenClient {
   /** Local path; undefined inside a container (the container's own tool runs). */
@@ -16,17 +13,20 @@ export interface ChosenClient {
 
 async function containerTool(tool: string, target: DatabaseTarget, host: ToolHost, operation: string): Promise<ChosenClient> {
   const cmd = await prepareTool(tool, ['--version'], target, host);
-  try {
-    const { stdout } = await execFileAsync(cmd.file, cmd.args, { env: cmd.env, timeout: 30_000 });
-    const parsed = parseToolVersion(stdout);
-    if (parsed) return parsed;
-    throw new Error(`unexpected output: ${stdout.trim().slice(0, 200)}`);
-  } catch (err) {
-    throw new TidemarkError('BACKUP_CLIENT_NOT_FOUND', `cannot run ${tool} ${describeHost(host)}`, {
-      operation, cause: (err as Error).message.split('\n')[0],
-      hint: 'check that Docker is running, the container name (PG_CONTAINER) or service (PG_COMPOSE_SERVICE), and that the image has the PostgreSQL client tools',
-    });
-  }
+  // A container that does not answer within this is as good as missing.
+  const result = await runTool(cmd, { timeoutMs: 30_000 });
+  const parsed = failed(result) ? undefined : parseToolVersion(result.stdout);
+  if (parsed) return parsed;
+  const cause = failed(result) ? describeExit(`${cmd.file} ${cmd.args[0]}`, result, target.password) : `unexpected output: ${result.stdout.trim().slice(0, 200)}`;
+  throw containerToolError(tool, host, operation, cause.split('\n').slice(0, 2).join(': '));
+}
+
+/** A client program that cannot be run in the container (no docker, no container, no such program in it). */
+export function containerToolError(tool: string, host: ToolHost, operation: string, cause: string): TidemarkError {
+  return new TidemarkError('BACKUP_CLIENT_NOT_FOUND', `cannot run ${tool} ${describeHost(host)}`, {
+    operation, cause,
+    hint: 'check that Docker is running, the container name (PG_CONTAINER) or service (PG_COMPOSE_SERVICE), and that the image has the PostgreSQL client tools',
+  });
 }
 
 function listVersions(tools: ClientTool[]): string {

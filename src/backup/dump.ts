@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import { access, chmod, constants, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { TidemarkError, abortSignalName, interruptedError, describeCause } from '../errors.js';
-import { maskSecrets } from '../connection-string.js';
 import type { DatabaseTarget } from '../connection-string.js';
-import { connectionArgs, describeHost, prepareTool, spawnTool, type PreparedCommand } from '../pgtools/exec.js';
+import { connectionArgs, describeHost, prepareTool, type PreparedCommand } from '../pgtools/exec.js';
+import { describeExit, failed, startTool, stopTools } from '../pgtools/run.js';
 import { sha256Directory } from './archive.js';
 import { chooseClient, type ChosenClient } from './client.js';
 import { requireDatabase, type BackupSettings } from './config.js';
@@ -119,12 +119,6 @@ async function sync(target: string): Promise<void> {
   }
 }
 
-function failure(name: string, result: ChildExit, secret?: string): string {
-  const how = result.signal ? `was killed by ${result.signal}` : `exited with status ${result.code}`;
-  const text = maskSecrets(result.stderr.trim(), [secret]);
-  return `${name} ${how}${text ? `:\n${text}` : ''}`;
-}
-
 const VERIFIER = 'pg_restore (reading the archive back)';
 
 interface Written { sha256: string; size: number; files?: BackupManifest['files']; verifyError?: string }
@@ -140,7 +134,7 @@ interface DumpRun {
   stop: AbortSignal;
 }
 
-const died = (secret?: string) => (name: string, exit: ChildExit) => backupError(failure(name, exit, secret));
+const died = (secret?: string) => (name: string, exit: ChildExit) => backupError(describeExit(name, exit, secret));
 const siblingTool = (pgDump: ChosenClient, tool: string) => pgDump.path && path.join(path.dirname(pgDump.path), tool);
 
 async function dumpCustom(run: DumpRun): Promise<Written> {
@@ -155,19 +149,22 @@ async function dumpCustom(run: DumpRun): Promise<Written> {
   const dumpCmd = await prepareTool('pg_dump', run.args, target, settings.backup.host, pgDump.path).catch((err) => giveUp(err));
   const verifierCmd = options.verify === false ? undefined
     : await prepareTool('pg_restore', ['--file=/dev/null'], target, settings.backup.host, siblingTool(pgDump, 'pg_restore')).catch((err) => giveUp(err, dumpCmd));
-  const dump = spawnTool(dumpCmd, ['ignore', 'pipe', 'pipe']);
-  const verifier = verifierCmd && spawnTool(verifierCmd, ['pipe', 'ignore', 'pipe']);
-  verifier?.child.stdin!.on('error', () => undefined);
+  // Starting fails only when zx cannot be loaded; startTool then removes that command's passfile.
+  const dump = await startTool(dumpCmd, { stdout: 'stream' }).catch((err) => giveUp(err, verifierCmd));
+  const verifier = verifierCmd && await startTool(verifierCmd, { stdin: 'pipe' }).catch(async (err) => {
+    await stopTools([dump]);
+    return giveUp(err);
+  });
   // Room for a few gathered blocks (see fanOut) before the copy waits for the disk.
   const file = handle.createWriteStream({ highWaterMark: 4 * BLOCK_BYTES });
   const hash = createHash('sha256');
   const work = (async (): Promise<Written> => {
-    const copied = fanOut(dump.child.stdout!, hash, file, verifier?.child.stdin ?? undefined);
+    const copied = fanOut(dump.stdout!, hash, file, verifier?.stdin ?? undefined);
     const [dumped, size] = await Promise.all([dump.done, copied]);
-    if (dumped.code !== 0 || dumped.signal) throw backupError(failure('pg_dump', dumped, target.password));
+    if (failed(dumped)) throw backupError(describeExit('pg_dump', dumped, target.password));
     await sync(run.partial);
     const verified = verifier && (await verifier.done);
-    const verifyError = verified && verified.code !== 0 ? failure(VERIFIER, verified, target.password) : undefined;
+    const verifyError = verified && failed(verified) ? describeExit(VERIFIER, verified, target.password) : undefined;
     return { sha256: hash.digest('hex'), size, verifyError };
   })();
   const children = [{ name: 'pg_dump', tool: dump }, ...(verifier ? [{ name: VERIFIER, tool: verifier, exitIsVerdict: true }] : [])];
@@ -195,7 +192,7 @@ async function dumpDirectory(run: DumpRun): Promise<Written> {
       operation, cause: `--format directory writes files where pg_dump runs, ${describeHost(settings.backup.host)}; use the custom format with containers`,
     });
   }
-  const dump = spawnTool(withPrivateUmask(await prepareTool('pg_dump', [...run.args, `--file=${partial}`], target, settings.backup.host, pgDump.path)));
+  const dump = await startTool(withPrivateUmask(await prepareTool('pg_dump', [...run.args, `--file=${partial}`], target, settings.backup.host, pgDump.path)));
   await superviseChildren([{ name: 'pg_dump', tool: dump }], dump.done, run.stop, died(target.password));
   const { sha256, files } = await sha256Directory(partial);
   // Whatever the umask did, the modes the manual promises hold before the archive gets its final name.
@@ -206,9 +203,9 @@ async function dumpDirectory(run: DumpRun): Promise<Written> {
   }
   let verifyError: string | undefined;
   if (options.verify !== false) {
-    const verify = spawnTool(await prepareTool('pg_restore', ['--file=/dev/null', partial], target, settings.backup.host, siblingTool(pgDump, 'pg_restore')));
+    const verify = await startTool(await prepareTool('pg_restore', ['--file=/dev/null', partial], target, settings.backup.host, siblingTool(pgDump, 'pg_restore')));
     const result = await superviseChildren([{ name: VERIFIER, tool: verify, exitIsVerdict: true }], verify.done, run.stop, died(target.password));
-    if (result.code !== 0) verifyError = failure(VERIFIER, result, target.password);
+    if (failed(result)) verifyError = describeExit(VERIFIER, result, target.password);
   }
   return { sha256, files, size: files.reduce((n, f) => n + f.size, 0), verifyError };
 }

@@ -15,9 +15,11 @@ import { TidemarkError, describeCause } from '../errors.js';
 import { maskSecrets, type DatabaseTarget } from '../connection-string.js';
 import { closeConnection } from '../connection-close.js';
 import { describeConnectFailure, newClient } from '../db/connect.js';
-import { connectionArgs, prepareTool, spawnTool, type ToolHost } from '../pgtools/exec.js';
+import { connectionArgs, prepareTool, type ToolHost } from '../pgtools/exec.js';
+import { describeExit, startTool, stopTools } from '../pgtools/run.js';
+import { containerToolError } from './client.js';
 import { safeFilePart } from './names.js';
-import { stopChildren, untilAborted } from './stream.js';
+import { untilAborted } from './stream.js';
 
 export interface BackupLock {
   /** Aborted, with a coded error as its reason, when the lock's session ends before release. */
@@ -112,21 +114,19 @@ async function openPgSession(target: DatabaseTarget, operation: string, signal?:
  * session is a psql there, fed statements on its stdin. Each statement is
  * followed by an \echo of a marker that ends its output.
  */
-async function openPsqlSession(target: DatabaseTarget, host: ToolHost): Promise<LockSession> {
+async function openPsqlSession(target: DatabaseTarget, host: ToolHost, operation: string): Promise<LockSession> {
   const cmd = await prepareTool('psql', [...connectionArgs(target, host), '-X', '-A', '-t', '-q', '-F', '\x1f', '-d', target.database], target, host);
   cmd.env.PGAPPNAME = holderName();
-  const spawned = spawnTool(cmd, ['pipe', 'pipe', 'pipe']);
-  const { child, done } = spawned;
+  const psql = await startTool(cmd, { stdin: 'pipe', stdout: 'stream' });
   const marker = `tidemark-${randomBytes(6).toString('hex')}`;
   let out = '';
   let err = '';
   let pending: { resolve: (rows: string[][]) => void; reject: (e: Error) => void } | undefined;
   let closing = false;
-  let exited = false;
+  let exited: Error | undefined;
   const ended: Array<(why: string) => void> = [];
-  child.stdin!.on('error', () => undefined);
-  child.stderr!.on('data', (d: Buffer) => (err += d));
-  child.stdout!.on('data', (d: Buffer) => {
+  psql.stderr!.on('data', (d: Buffer) => (err += d));
+  psql.stdout!.on('data', (d: Buffer) => {
     out += d;
     const end = out.indexOf(`${marker}\n`);
     if (end < 0 || !pending) return;
@@ -139,25 +139,25 @@ async function openPsqlSession(target: DatabaseTarget, host: ToolHost): Promise<
     if (failed) settle.reject(new Error(failed));
     else settle.resolve(lines.map((l) => l.split('\x1f')));
   });
-  void done.catch(() => undefined).then(() => {
-    exited = true;
-    pending?.reject(new Error(maskSecrets(err.trim(), [target.password]) || 'psql ended'));
+  void psql.done.then((exit) => {
+    exited = exit.startError ? containerToolError('psql', host, operation, describeExit(cmd.file, exit)) : new Error('psql ended');
+    pending?.reject(exit.startError ? exited : new Error(maskSecrets(err.trim(), [target.password]) || 'psql ended'));
     if (!closing) ended.forEach((fn) => fn('its psql session ended'));
   });
   return {
     query: (sql) => new Promise((resolve, reject) => {
-      if (exited) return reject(new Error('psql ended'));
+      if (exited) return reject(exited);
       pending = { resolve, reject };
-      child.stdin!.write(`${sql};\n\\echo ${marker}\n`);
+      psql.stdin!.write(`${sql};\n\\echo ${marker}\n`);
     }),
     onEnd: (listener) => ended.push(listener),
     close: async () => {
       closing = true;
-      child.stdin!.end(); // psql ends its session at the end of its input
+      psql.stdin!.end(); // psql ends its session at the end of its input
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([done.catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_GRACE_MS)))]);
+      await Promise.race([psql.done, new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_GRACE_MS)))]);
       clearTimeout(timer);
-      await stopChildren([spawned]);
+      await stopTools([psql]);
     },
   };
 }
@@ -235,7 +235,7 @@ export async function acquireBackupLock(
   const realDir = await realpath(dir);
   const key = backupLockKey(target.database, realDir);
   const file = path.join(dir, lockFileName(target.database));
-  const session = host.kind === 'local' ? await openPgSession(target, operation, signal) : await openPsqlSession(target, host);
+  const session = host.kind === 'local' ? await openPgSession(target, operation, signal) : await openPsqlSession(target, host, operation);
   try {
     const [[taken] = []] = await untilAborted(session.query(`SELECT pg_try_advisory_lock(${key}::bigint)`), signal);
     if (taken === undefined) throw new Error('the server gave no answer to pg_try_advisory_lock');

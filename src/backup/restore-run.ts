@@ -4,13 +4,13 @@
  * server sessions can be found and ended when the run is stopped.
  */
 import { createReadStream } from 'node:fs';
-import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import type { Readable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import { TidemarkError } from '../errors.js';
-import { maskSecrets, type DatabaseTarget } from '../connection-string.js';
-import { connectionArgs, prepareTool, spawnTool, type ToolHost } from '../pgtools/exec.js';
+import type { DatabaseTarget } from '../connection-string.js';
+import { connectionArgs, prepareTool, type ToolHost } from '../pgtools/exec.js';
+import { describeExit, failed, startTool } from '../pgtools/run.js';
 import { plainSqlHead, type ArchiveType } from './archive.js';
 import { chooseClient } from './client.js';
 import { requireDatabase, type BackupSettings } from './config.js';
@@ -84,17 +84,15 @@ export async function runRestoreTool(settings: BackupSettings, file: string, typ
   const { tool, args, stdin } = toolArgs(type, database, options, target, settings.backup.host, file);
   const client = await chooseClient(tool, target, settings.backup.host, settings.env, operation);
   if (signal?.aborted) return 'stopped';
-  const spawned = spawnTool(await prepareTool(tool, args, target, settings.backup.host, client.path), [stdin ? 'pipe' : 'ignore', 'ignore', 'pipe']);
-  const stop = () => spawned.child.kill('SIGTERM');
-  signal?.addEventListener('abort', stop, { once: true });
-  const feeding = stdin ? pipeline(stdin(), spawned.child.stdin!).catch(() => undefined) : Promise.resolve();
-  const [result] = await Promise.all([spawned.done, feeding]).finally(() => signal?.removeEventListener('abort', stop));
+  // pg_restore cancels its statement on SIGTERM, whichever signal stopped this run.
+  const running = await startTool(await prepareTool(tool, args, target, settings.backup.host, client.path), { stdin, signal, killSignal: 'SIGTERM' });
+  const result = await running.done;
   const errors = result.stderr.split('\n').filter((line) => ERROR_LINE.test(line));
-  const failed = result.code !== 0 || errors.length > 0;
-  if (signal?.aborted) return failed ? 'stopped' : 'completed';
-  if (failed) {
-    const shown = maskSecrets((errors.length ? errors : result.stderr.trim().split('\n')).slice(0, 20).join('\n'), [target.password]);
-    throw restoreError(operation, `${tool} ${result.signal ? `was killed by ${result.signal}` : `exited with status ${result.code}`}:\n${shown}`);
+  const bad = failed(result) || errors.length > 0;
+  if (signal?.aborted) return bad ? 'stopped' : 'completed';
+  if (bad) {
+    const shown = (errors.length ? errors : result.stderr.trim().split('\n')).slice(0, 20).join('\n');
+    throw restoreError(operation, describeExit(tool, { ...result, stderr: shown }, target.password));
   }
   return 'completed';
 }

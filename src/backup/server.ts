@@ -2,11 +2,11 @@ import { closeConnection } from '../connection-close.js';
 import pg from 'pg';
 import type { TableName } from '../config.js';
 import type { DatabaseTarget } from '../connection-string.js';
-import { maskSecrets } from '../connection-string.js';
 import { TidemarkError } from '../errors.js';
 import { connect, isConnectionLost } from '../db/connect.js';
 import { describePgError } from '../pg-errors.js';
-import { connectionArgs, prepareTool, spawnTool, type ToolHost } from '../pgtools/exec.js';
+import { connectionArgs, prepareTool, type ToolHost } from '../pgtools/exec.js';
+import { maskedStderr, runTool } from '../pgtools/run.js';
 
 const FIELD = '\x1f';
 
@@ -18,18 +18,16 @@ const FIELD = '\x1f';
 export async function querySql(target: DatabaseTarget, host: ToolHost, sql: string, database = target.database, operation = 'query the server'): Promise<string[][]> {
   if (host.kind === 'local') return queryLocal(target, sql, database, operation);
   const cmd = await prepareTool('psql', [...connectionArgs(target, host), '-X', '-A', '-t', '-q', '-F', FIELD, '-v', 'ON_ERROR_STOP=1', '-d', database, '-c', sql], target, host);
-  const spawned = spawnTool(cmd, ['ignore', 'pipe', 'pipe']);
-  let stdout = '';
-  spawned.child.stdout!.on('data', (d) => (stdout += d));
-  const { code, stderr } = await spawned.done.catch((err) => ({ code: -1, stderr: (err as Error).message }));
+  const result = await runTool(cmd);
+  const said = maskedStderr(result, target.password);
   // psql exits 2 when it cannot reach the server (or loses it): the server is not there, whatever the query.
-  if (code === 2) {
-    throw new TidemarkError('DB_CONNECT_FAILED', 'cannot connect to the database', { operation: `${operation}: connect to ${target.redacted}`, cause: maskSecrets(stderr.trim(), [target.password]) });
+  if (result.code === 2) {
+    throw new TidemarkError('DB_CONNECT_FAILED', 'cannot connect to the database', { operation: `${operation}: connect to ${target.redacted}`, cause: said });
   }
-  if (code !== 0) {
-    throw new TidemarkError('MIGRATION_INIT_FAILED', 'cannot query the server', { operation, cause: maskSecrets(stderr.trim() || `psql exited with ${code}`, [target.password]) });
+  if (result.code !== 0) {
+    throw new TidemarkError('MIGRATION_INIT_FAILED', 'cannot query the server', { operation, cause: said || `psql exited with ${result.code}` });
   }
-  return stdout.split('\n').filter((line) => line.length).map((line) => line.split(FIELD));
+  return result.stdout.split('\n').filter((line) => line.length).map((line) => line.split(FIELD));
 }
 
 async function queryLocal(target: DatabaseTarget, sql: string, database: string, operation: string): Promise<string[][]> {

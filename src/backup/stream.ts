@@ -1,6 +1,6 @@
 import type { Readable, Writable } from 'node:stream';
 import type { Hash } from 'node:crypto';
-import type { SpawnedTool } from '../pgtools/exec.js';
+import { stopTools, type RunningTool, type ToolExit } from '../pgtools/run.js';
 
 /**
  * pg_dump writes its archive 4 kB at a time, and a pipe read returns little
@@ -98,31 +98,13 @@ export function untilAborted<T>(work: Promise<T>, signal?: AbortSignal): Promise
   });
 }
 
-export type ChildExit = Awaited<SpawnedTool['done']>;
+export type ChildExit = ToolExit;
 
 export interface WatchedChild {
   name: string;
-  tool: SpawnedTool;
+  tool: RunningTool;
   /** Its failing exit status is a verdict the caller reports (the verifier on a bad archive), not a death. */
   exitIsVerdict?: boolean;
-}
-
-const running = (tool: SpawnedTool) => tool.child.exitCode === null && tool.child.signalCode === null;
-
-/** SIGTERM, a grace period, then SIGKILL: returns once every child has exited. */
-export async function stopChildren(tools: SpawnedTool[], graceMs = 5_000): Promise<void> {
-  const alive = tools.filter(running);
-  for (const tool of alive) {
-    tool.child.stdin?.destroy();
-    tool.child.kill('SIGTERM');
-  }
-  let timer: NodeJS.Timeout | undefined;
-  const grace = new Promise((resolve) => (timer = setTimeout(resolve, graceMs)));
-  const exited = Promise.all(alive.map((t) => t.done.catch(() => undefined)));
-  await Promise.race([exited, grace]);
-  clearTimeout(timer);
-  for (const tool of alive.filter(running)) tool.child.kill('SIGKILL');
-  await exited;
 }
 
 /**
@@ -135,15 +117,15 @@ export async function superviseChildren<T>(children: WatchedChild[], work: Promi
   work.catch(() => undefined);
   const death = new Promise<never>((_, reject) => {
     for (const { name, tool, exitIsVerdict } of children) {
-      tool.done.then((exit) => {
-        if (exit.signal || (exit.code !== 0 && !exitIsVerdict)) reject(died(name, exit));
-      }, reject);
+      void tool.done.then((exit) => {
+        if (exit.signal || exit.startError || (exit.code !== 0 && !exitIsVerdict)) reject(died(name, exit));
+      });
     }
   });
   death.catch(() => undefined);
   try {
     return await untilAborted(Promise.race([work, death]), stop);
   } finally {
-    await stopChildren(children.map((c) => c.tool));
+    await stopTools(children.map((c) => c.tool));
   }
 }

@@ -1,8 +1,9 @@
 import type { StdioOptions } from 'node:child_process';
 import { constants } from 'node:os';
 import type { Settings } from '../config.js';
-import { TidemarkError, abortSignalName, describeCause, interruptedError, isTidemarkError } from '../errors.js';
-import { connectionArgs, describeHost, prepareTool, spawnTool, toolHostFromEnv, type ToolHost } from '../pgtools/exec.js';
+import { TidemarkError, abortSignalName, interruptedError } from '../errors.js';
+import { connectionArgs, describeHost, prepareTool, toolHostFromEnv, type ToolHost } from '../pgtools/exec.js';
+import { startTool, type StartOptions } from '../pgtools/run.js';
 import { findTools } from '../pgtools/locate.js';
 
 export interface PsqlOptions {
@@ -45,20 +46,27 @@ export async function openPsql(settings: Settings, options: PsqlOptions = {}): P
   const toolPath = host.kind === 'local' ? await localPsql(settings, host) : undefined;
   const args = [...connectionArgs(target, host), '-d', target.database, ...(options.args ?? [])];
   const command = await prepareTool('psql', args, target, host, toolPath, { tty: options.tty });
-  let ended: { code: number | null; signal: NodeJS.Signals | null };
-  try {
-    if (options.signal?.aborted) throw interrupted(options.signal, 'before psql started');
-    const spawned = spawnTool(command, options.stdio ?? 'inherit');
-    const forward = () => spawned.child.kill((abortSignalName(options.signal) ?? 'SIGTERM') as NodeJS.Signals);
-    options.signal?.addEventListener('abort', forward, { once: true });
-    ended = await spawned.done.finally(() => options.signal?.removeEventListener('abort', forward));
-  } catch (err) {
+  if (options.signal?.aborted) {
     await command.cleanup();
-    if (isTidemarkError(err)) throw err;
-    throw notFound(host, describeCause(err));
+    throw interrupted(options.signal, 'before psql started');
   }
+  // The abort sends psql the signal this process got (a terminal's Ctrl-C reaches psql itself anyway).
+  const ended = await (await startTool(command, { ...streams(options.stdio ?? 'inherit'), signal: options.signal })).done;
+  if (ended.startError) throw notFound(host, ended.startError);
   if (options.signal?.aborted) throw interrupted(options.signal, `psql ended${ended.signal ? ` by ${ended.signal}` : ''}`);
   return ended.code ?? 128 + (ended.signal ? constants.signals[ended.signal] : 0);
+}
+
+type Stdio = 'ignore' | 'pipe' | 'inherit';
+
+/** The caller's stdio as the process layer's: what psql prints to a pipe is gathered (and dropped) rather than left to fill it. */
+function streams(stdio: StdioOptions): Pick<StartOptions, 'stdin' | 'stdout' | 'stderr'> {
+  const [stdin, stdout, stderr] = (Array.isArray(stdio) ? stdio : [stdio, stdio, stdio]) as Stdio[];
+  return {
+    stdin: stdin ?? 'ignore',
+    stdout: stdout === 'pipe' ? 'collect' : stdout ?? 'ignore',
+    stderr: stderr === 'inherit' ? 'inherit' : 'collect',
+  };
 }
 
 function interrupted(signal: AbortSignal, state: string): TidemarkError {

@@ -1,8 +1,9 @@
-import { spawn, execFileSync } from 'node:child_process';
 import { chown, mkdir, writeFile, rm, access } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import path from 'node:path';
 import net from 'node:net';
+import { offlineEnv } from '../pgtools/exec.js';
+import { runTool } from '../pgtools/run.js';
 
 /**
  * A PostgreSQL cluster driven through its own initdb and pg_ctl: the embedded
@@ -25,27 +26,28 @@ const SERVER_USER = 'postgres';
 
 interface RunAs { uid?: number; gid?: number }
 
-/** initdb and postgres refuse to run as root; as root, run them as `postgres`. */
-function serverIdentity(): RunAs {
+/** initdb and postgres refuse to run as root; as root, run them as `postgres` (created when missing). */
+async function serverIdentity(): Promise<RunAs> {
   if (userInfo().uid !== 0) return {};
-  const id = (flag: string) => Number(execFileSync('id', [flag, SERVER_USER], { encoding: 'utf8' }).trim());
-  try {
-    return { uid: id('-u'), gid: id('-g') };
-  } catch {
-    execFileSync('useradd', ['--system', '--user-group', '--no-create-home', SERVER_USER], { stdio: 'ignore' });
-    return { uid: id('-u'), gid: id('-g') };
+  const id = async (flag: string) => {
+    const result = await run('id', [flag, SERVER_USER], {});
+    return result.code === 0 ? Number(result.output.trim()) : undefined;
+  };
+  let uid = await id('-u');
+  if (uid === undefined) {
+    const added = await run('useradd', ['--system', '--user-group', '--no-create-home', SERVER_USER], {});
+    if (added.code !== 0) throw new Error(`useradd ${SERVER_USER} failed: ${added.output.trim()}`);
+    uid = await id('-u');
   }
+  return { uid, gid: await id('-g') };
 }
 
-function run(file: string, args: string[], as: RunAs, env: NodeJS.ProcessEnv = {}): Promise<{ code: number; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { ...as, env: { ...process.env, LC_ALL: 'C', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (d) => (output += d));
-    child.stderr.on('data', (d) => (output += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? 1, output }));
-  });
+/** A program of the cluster's, its stdout and stderr as one text; a program that cannot start is an error. */
+async function run(file: string, args: string[], as: RunAs, env: NodeJS.ProcessEnv = {}): Promise<{ code: number; output: string }> {
+  const command = { file, args, env: { ...offlineEnv(), LC_ALL: 'C', ...env }, cleanup: async () => undefined };
+  const result = await runTool(command, { spawnOptions: as });
+  if (result.startError) throw new Error(`cannot run ${result.startError}`);
+  return { code: result.code ?? 1, output: result.stdout + result.stderr };
 }
 
 async function ownedByServer(target: string, as: RunAs): Promise<void> {
@@ -57,7 +59,7 @@ export async function clusterExists(dataDir: string): Promise<boolean> {
 }
 
 export async function initCluster(opts: ClusterOptions): Promise<void> {
-  const as = serverIdentity();
+  const as = await serverIdentity();
   await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
   // The server's user must reach the data directory and the password file beside it.
   await ownedByServer(path.dirname(opts.dataDir), as);
@@ -75,7 +77,7 @@ export async function initCluster(opts: ClusterOptions): Promise<void> {
 }
 
 export async function startCluster(opts: ClusterOptions): Promise<void> {
-  const as = serverIdentity();
+  const as = await serverIdentity();
   await writeFile(opts.logFile, '', { flag: 'a', mode: 0o600 });
   await ownedByServer(opts.logFile, as);
   const settings = { listen_addresses: '127.0.0.1', unix_socket_directories: "''", ...opts.settings };
@@ -86,14 +88,14 @@ export async function startCluster(opts: ClusterOptions): Promise<void> {
 
 export async function stopCluster(opts: Pick<ClusterOptions, 'binDir' | 'dataDir'>): Promise<boolean> {
   if (!(await clusterRunning(opts))) return false;
-  const result = await run(path.join(opts.binDir, 'pg_ctl'), ['-D', opts.dataDir, '-m', 'fast', '-w', 'stop'], serverIdentity());
+  const result = await run(path.join(opts.binDir, 'pg_ctl'), ['-D', opts.dataDir, '-m', 'fast', '-w', 'stop'], await serverIdentity());
   if (result.code !== 0) throw new Error(`pg_ctl stop failed: ${result.output.trim()}`);
   return true;
 }
 
 export async function clusterRunning(opts: Pick<ClusterOptions, 'binDir' | 'dataDir'>): Promise<boolean> {
   if (!(await clusterExists(opts.dataDir))) return false;
-  const result = await run(path.join(opts.binDir, 'pg_ctl'), ['-D', opts.dataDir, 'status'], serverIdentity());
+  const result = await run(path.join(opts.binDir, 'pg_ctl'), ['-D', opts.dataDir, 'status'], await serverIdentity());
   return result.code === 0;
 }
 

@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import path from 'node:path';
 import type { DatabaseTarget } from '../connection-string.js';
 import { removeLeftBehind, writePassfile } from './passfile.js';
@@ -21,6 +20,7 @@ export function describeHost(host: ToolHost): string {
   return 'locally';
 }
 
+/** A program's command line and environment, ready for startTool (run.ts). */
 export interface PreparedCommand {
   file: string;
   args: string[];
@@ -48,6 +48,22 @@ function withoutSecret(env: NodeJS.ProcessEnv, password: string | undefined): No
   if (!password) return env;
   const forms = [password, encodeURIComponent(password)];
   for (const [name, value] of Object.entries(env)) if (value && forms.some((form) => value.includes(form))) delete env[name];
+  return env;
+}
+
+// user:password@ in a URL, whosever it is.
+const CREDENTIALS_IN_URL = /:\/\/[^/@\s]*:[^/@\s]*@/;
+
+/**
+ * The environment of a program that connects to no server (`pg_dump
+ * --version`, pg_restore reading an archive): without DATABASE_URL, PGPASSWORD,
+ * any URL with a password in it, and any variable holding `password`.
+ */
+export function offlineEnv(password?: string): NodeJS.ProcessEnv {
+  const env = withoutSecret({ ...process.env }, password);
+  delete env.DATABASE_URL;
+  delete env.PGPASSWORD;
+  for (const [name, value] of Object.entries(env)) if (value && CREDENTIALS_IN_URL.test(value)) delete env[name];
   return env;
 }
 
@@ -81,28 +97,4 @@ export async function prepareTool(tool: string, args: string[], target: Database
     ? ['exec', '-i', ...(options.tty ? ['-t'] : []), ...forward, host.container]
     : ['compose', ...(host.file ? ['-f', host.file] : []), 'exec', ...(options.tty ? [] : ['-T']), ...forward, host.service];
   return { file: 'docker', args: [...prefix, tool, ...args], env, cleanup: async () => undefined };
-}
-
-export interface SpawnedTool {
-  child: ChildProcess;
-  /** Resolves with the exit code (or signal) and the captured stderr. */
-  done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>;
-}
-
-/** Spawns a prepared command; stderr is captured (and optionally passed on) for error reports. */
-export function spawnTool(cmd: PreparedCommand, stdio: StdioOptions = ['ignore', 'pipe', 'pipe'], onStderr?: (text: string) => void): SpawnedTool {
-  const child = spawn(cmd.file, cmd.args, { env: cmd.env, stdio });
-  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((resolve, reject) => {
-    let stderr = '';
-    child.stderr?.on('data', (chunk: Buffer) => {
-      const text = chunk.toString();
-      stderr += text;
-      onStderr?.(text);
-    });
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      cmd.cleanup().then(() => resolve({ code, signal, stderr }), reject);
-    });
-  });
-  return { child, done };
 }

@@ -1,9 +1,6 @@
-import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, realpathSync } from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
-
-const execFileAsync = promisify(execFile);
+import { failed, offlineCommand, runTool } from './run.js';
 
 export interface ClientTool {
   /** Absolute path of the binary. */
@@ -35,14 +32,11 @@ export function parseToolVersion(output: string): { version: string; major: numb
   return match ? { version: match[1], major: Number(match[1].split('.')[0]) } : undefined;
 }
 
+/** The program's version, or undefined when it does not run or answer within 10 s (not one of PostgreSQL's, or broken). */
 export async function toolVersion(file: string): Promise<ClientTool | undefined> {
-  try {
-    const { stdout } = await execFileAsync(file, ['--version'], { timeout: 10_000 });
-    const parsed = parseToolVersion(stdout);
-    return parsed && { path: file, ...parsed };
-  } catch {
-    return undefined;
-  }
+  const result = await runTool(offlineCommand(file, ['--version']), { timeoutMs: 10_000 });
+  const parsed = failed(result) ? undefined : parseToolVersion(result.stdout);
+  return parsed && { path: file, ...parsed };
 }
 
 /**
