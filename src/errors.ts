@@ -26,6 +26,7 @@ export const ERROR_CODES = {
   MIGRATION_CREATE_FAILED: 'failure',
   MIGRATION_BOOTSTRAP_REFUSED: 'failure',
   CONFIRMATION_REQUIRED: 'usage',
+  CANCELLED: 'failure',
   DEVDB_FAILED: 'failure',
   BACKUP_FAILED: 'failure',
   BACKUP_CLIENT_TOO_OLD: 'failure',
