@@ -299,5 +299,5 @@ export async function confirm(question: string | undefined, yes: boolean): Promi
   } finally {
     rl.close();
   }
-  throw new TidemarkError('CANCELLED', 'cancelled', { operation: `confirm: ${question}`, cause: 'the answer was no; nothing was changed' });
+  throw new TidemarkError('CANCELLED', 'cancelled', { operation: 'ask for confirmation', cause: 'the answer was no; nothing was changed' });
 }
