@@ -3,7 +3,7 @@ import { command, confirm, intOption, parse, run, usageError, withBackupOptions 
 import { ms } from './lib/format/migrate.js';
 import { interruptOnSignals } from './lib/signals.js';
 
-const cli = withBackupOptions(command('backup:restore', 'FILE --yes [--clean] | FILE --new NAME [--jobs N] [--no-owner] [--single-transaction]', 'Restore a backup into the database of DATABASE_URL (all or nothing), or into a new database.'))
+const cli = withBackupOptions(command('backup:restore', 'FILE [--yes] [--clean] | FILE --new NAME [--jobs N] [--no-owner] [--single-transaction]', 'Restore a backup into the database of DATABASE_URL (all or nothing), or into a new database.'))
   .option('--new <name>', 'restore into a new database NAME (made under a temporary name, renamed when done)', { type: [String] })
   .option('--yes', 'confirm restoring into the existing database')
   .option('--clean', 'drop objects before recreating them (with --if-exists)')

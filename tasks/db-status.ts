@@ -1,7 +1,7 @@
 import { devDatabaseStatus } from '../src/index.js';
 import { command, parse, run } from './lib/cli.js';
 
-const cli = command('db:status', '', 'Is the embedded development PostgreSQL created and running?');
+const cli = command('db:status', '[--json]', 'Is the embedded development PostgreSQL created and running?');
 
 void run(async ({ out }) => {
   const { options } = parse(cli);

@@ -5,7 +5,7 @@ import { command, confirm, intOption, parse, run, usageError, withDatabaseOption
 import { printDownSummary, printDryRun } from './lib/format/migrate.js';
 import { interruptibleRun } from './lib/migration-run.js';
 
-const cli = withDatabaseOptions(command('migrate:down', '[N] [--to V] [--all --yes] [--dry-run [--sql]]', 'Roll back one migration, N migrations, down to version V, or all.'))
+const cli = withDatabaseOptions(command('migrate:down', '[N | --to V | --all] [--yes] [--dry-run [--sql]]', 'Roll back one migration, N migrations, down to version V, or all.'))
   .option('--to <version>', 'roll back to this version (0 for none)', { type: [String] })
   .option('--all', 'roll back every migration (needs --yes)')
   .option('--yes', 'confirm --all without a prompt')

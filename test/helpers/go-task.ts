@@ -80,3 +80,26 @@ sys.exit(os.waitstatus_to_exitcode(status))
 export function onTerminal(argv: string[], cwd: string, prompt: string, answer: string, env?: NodeJS.ProcessEnv): Promise<Ran> {
   return runProgram('python3', ['-c', PTY_DRIVER, prompt, answer, ...argv], cwd, env);
 }
+
+/**
+ * Quotes an argument for bash as go-task quotes CLI_ARGS (mvdan.cc/sh's
+ * syntax.Quote): for command lines given to `script -c`.
+ */
+const SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
+const RESERVED = new Set(['if', 'then', 'elif', 'else', 'fi', 'for', 'in', 'do', 'done', 'case', 'esac', 'while', 'until', 'function', 'select', 'time', '!', '{', '}', '[[', ']]', 'coproc']);
+
+export function quoteBash(arg: string): string {
+  if (arg === '') return "''";
+  if (SAFE.test(arg) && !RESERVED.has(arg)) return arg;
+  const printable = [...arg].every((ch) => ch >= ' ' && ch !== '\x7f');
+  if (!arg.includes("'") && printable) return `'${arg}'`;
+  let out = "$'";
+  for (const ch of arg) {
+    if (ch === "'" || ch === '\\') out += `\\${ch}`;
+    else if (ch === '\n') out += '\\n';
+    else if (ch === '\t') out += '\\t';
+    else if (ch < ' ' || ch === '\x7f') out += `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`;
+    else out += ch;
+  }
+  return `${out}'`;
+}
