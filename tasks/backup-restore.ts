@@ -1,5 +1,6 @@
 import { restore } from '../src/index.js';
-import { command, confirm, intOption, parse, run, usageError, withBackupOptions } from './lib/cli.js';
+import { command, intOption, parse, run, usageError, withBackupOptions } from './lib/cli.js';
+import { confirm } from './lib/confirm.js';
 import { ms } from './lib/format/migrate.js';
 import { interruptOnSignals } from './lib/signals.js';
 

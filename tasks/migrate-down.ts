@@ -1,7 +1,8 @@
 import { migrateDown } from '../src/index.js';
 import { parseVersionArgument } from '../src/migrate/source/parse.js';
 import { invalidVersion } from '../src/migrate/commands/force.js';
-import { command, confirm, intOption, parse, run, usageError, withDatabaseOptions } from './lib/cli.js';
+import { command, intOption, parse, run, usageError, withDatabaseOptions } from './lib/cli.js';
+import { confirm } from './lib/confirm.js';
 import { printDownSummary, printDryRun } from './lib/format/migrate.js';
 import { interruptibleRun } from './lib/migration-run.js';
 

@@ -10,10 +10,10 @@ import type { BackupSettings } from '../../src/backup/config.js';
 import { TidemarkError, formatError, isTidemarkError } from '../../src/errors.js';
 import { maskSecrets, urlSecrets } from '../../src/connection-string.js';
 import { toJson } from './json.js';
-import { importExternal } from '../../src/import-external.js';
 import { isConnectionLost } from '../../src/db/connect.js';
 import { describePgError } from '../../src/pg-errors.js';
 import { asTyped, callerFrom, invocation } from './caller.js';
+import { Question, askingQuestion } from './confirm.js';
 
 export type Options = Record<string, unknown> & { json?: boolean; envFile?: string; dir?: string; table?: string; lockTimeout?: string; embedded?: boolean };
 
@@ -255,22 +255,7 @@ function asTidemarkError(err: unknown): TidemarkError | undefined {
   return undefined;
 }
 
-/**
- * Under go-task, the Taskfile first runs a destructive target with
- * TIDEMARK_CONFIRM=question: the command goes as far as its confirmation and
- * prints the question it would ask (nothing when it needs none), changing
- * nothing. go-task then asks it as the task's `prompt:`, which `task --yes`
- * answers, and runs the command with --yes: the user is asked once, by go-task.
- */
-function askingQuestion(): boolean {
-  return process.env.TIDEMARK_CONFIRM === 'question';
-}
-
-/** Thrown at the confirmation in question mode, to stop the command there. */
-class Question {
-  constructor(readonly text = '') {}
-}
-
+/** Question mode (see confirm.ts): the body runs with its output discarded, up to its confirmation. */
 async function askOnly(body: (command: CommandRun) => Promise<number | void>): Promise<void> {
   const discard = new Writable({ write: (_chunk, _encoding, done) => done() });
   try {
@@ -280,24 +265,4 @@ async function askOnly(body: (command: CommandRun) => Promise<number | void>): P
     if (err instanceof Question && err.text) process.stdout.write(`${err.text}\n`);
   }
   await exitFlushed();
-}
-
-/**
- * Whether a destructive step may go ahead: `question` is what it does, or
- * undefined when this run destroys nothing. Yes with --yes; otherwise asked
- * on a terminal, where a no is CANCELLED; in cron and CI (no TTY) the answer
- * is no, and the core refuses with CONFIRMATION_REQUIRED.
- */
-export async function confirm(question: string | undefined, yes: boolean): Promise<boolean> {
-  if (askingQuestion()) throw new Question(yes ? '' : question);
-  if (yes || !question) return yes;
-  if (!process.stdin.isTTY || !process.stderr.isTTY) return false;
-  const { createInterface } = await importExternal<typeof import('node:readline/promises')>('node:readline/promises');
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    if (/^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim())) return true;
-  } finally {
-    rl.close();
-  }
-  throw new TidemarkError('CANCELLED', 'cancelled', { operation: 'ask for confirmation', cause: 'the answer was no; nothing was changed' });
 }
