@@ -142,6 +142,8 @@ describe.skipIf(!HAVE_GO_TASK)('the Taskfile under the real go-task', () => {
     ok(await inDeep(['migrate']));
     expect(await value()).toBe('Value 1');
     ok(await inDeep(['-x', 'migrate:status', '--', '--exit-code']));
+    ok(await inApp(['-x', 'migrate:status', '--', '--exit-code']));
+    expect((await goTask(ns, ['tm:migrate:version'])).stdout).toBe('1\n');
   });
 
   it('passes arguments with spaces, quotes, $(…) and ; to the command as single arguments', async () => {

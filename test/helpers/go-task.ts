@@ -17,10 +17,14 @@ export interface Ran {
   stderr: string;
 }
 
-/** The environment of a user's shell: no DATABASE_URL of the test run, node on PATH, no colours. */
+/**
+ * The environment of a user's shell: no DATABASE_URL of the test run, node on
+ * PATH, no colours; the test run's own TIDEMARK_CODE_CACHE* settings kept.
+ */
 export function userEnv(more: Record<string, string> = {}): NodeJS.ProcessEnv {
   const { PATH = '', HOME = '/root', TMPDIR = '/tmp' } = process.env;
-  return { PATH: `${path.dirname(process.execPath)}:${PATH}`, HOME, TMPDIR, NO_COLOR: '1', ...more };
+  const runSettings = Object.entries(process.env).filter(([key]) => key.startsWith('TIDEMARK_CODE_CACHE'));
+  return { ...Object.fromEntries(runSettings), PATH: `${path.dirname(process.execPath)}:${PATH}`, HOME, TMPDIR, NO_COLOR: '1', ...more };
 }
 
 export function runProgram(file: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = userEnv()): Promise<Ran> {
