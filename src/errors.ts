@@ -27,6 +27,7 @@ export const ERROR_CODES = {
   MIGRATION_BOOTSTRAP_REFUSED: 'failure',
   MIGRATION_LINT_FAILED: 'failure',
   CONFIRMATION_REQUIRED: 'usage',
+  CANCELLED: 'failure',
   DEVDB_FAILED: 'failure',
   BACKUP_FAILED: 'failure',
   BACKUP_CLIENT_TOO_OLD: 'failure',

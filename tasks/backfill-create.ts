@@ -2,7 +2,7 @@ import path from 'node:path';
 import { createBackfill } from '../src/index.js';
 import { command, parse, run, usageError } from './lib/cli.js';
 
-const cli = command('backfill:create', 'backfill:create NAME', 'Create backfills/NAME.ts from the template (never over an existing file).')
+const cli = command('backfill:create', 'NAME', 'Create backfills/NAME.ts from the template (never over an existing file).')
   .option('--backfills-dir <dir>', 'where backfills live (BACKFILLS_DIR, default ./backfills)');
 
 void run(async ({ out, settingsWithoutDatabase }) => {

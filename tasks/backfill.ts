@@ -4,7 +4,7 @@ import { command, intOption, parse, rawValues, run, usageError, withConnectionOp
 import { printBackfillReport, progressPrinter } from './lib/format/backfill.js';
 import { stopOnSignals } from './lib/signals.js';
 
-const cli = withConnectionOptions(command('backfill', 'backfill NAME [--dry-run] [--scope KEY=VALUE]... [--batch-size N] [--sleep MS] [--restart] [-q]',
+const cli = withConnectionOptions(command('backfill', 'NAME [--dry-run] [--scope KEY=VALUE]... [--batch-size N] [--sleep MS] [--restart] [-q]',
   'Run backfills/NAME.ts in batches, each in its own transaction with a checkpoint: a stopped or killed run resumes. SIGINT/SIGTERM stop it after the batch in flight.'))
   .option('--dry-run', 'count the rows it would change, and change nothing')
   .option('--scope <key=value>', 'only rows matching KEY=VALUE; repeatable; keys the backfill declares')

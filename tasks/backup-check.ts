@@ -3,7 +3,7 @@ import { parseDuration } from '../src/config.js';
 import { command, parse, run, withBackupOptions } from './lib/cli.js';
 import { age } from './lib/format/backup.js';
 
-const cli = withBackupOptions(command('backup:check', 'backup:check [--max-age 26h]', 'For monitoring: fail unless the newest verified backup, there at its recorded size, is younger than --max-age (a size check, not a hash).'))
+const cli = withBackupOptions(command('backup:check', '[--max-age 26h]', 'For monitoring: fail unless the newest verified backup, there at its recorded size, is younger than --max-age (a size check, not a hash).'))
   .option('--max-age <duration>', 'e.g. 26h, 90m (default 26h)');
 
 void run(async ({ out, backupSettings }) => {

@@ -2,7 +2,7 @@ import { listBackups } from '../src/index.js';
 import { command, parse, run, withBackupOptions } from './lib/cli.js';
 import { printList } from './lib/format/backup.js';
 
-const cli = withBackupOptions(command('backup:list', 'backup:list [--json]', 'The backups in BACKUP_DIR: kind, size, age, versions, schema version, tag, verified.'));
+const cli = withBackupOptions(command('backup:list', '[--json]', 'The backups in BACKUP_DIR: kind, size, age, versions, schema version, tag, verified.'));
 
 void run(async ({ out, backupSettings }) => {
   const { options } = parse(cli);

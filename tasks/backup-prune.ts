@@ -2,7 +2,7 @@ import { pruneBackups, DEFAULT_RETENTION } from '../src/index.js';
 import { command, intOption, parse, run, withBackupOptions } from './lib/cli.js';
 import { printPrune } from './lib/format/backup.js';
 
-const cli = withBackupOptions(command('backup:prune', 'backup:prune [--keep-last N] [--keep-daily D] [--keep-weekly W] [--keep-monthly M] [--dry-run]', 'Delete old backups by retention, never a pinned one, the newest verified one, or a file tidemark did not write.'))
+const cli = withBackupOptions(command('backup:prune', '[--keep-last N] [--keep-daily D] [--keep-weekly W] [--keep-monthly M] [--dry-run]', 'Delete old backups by retention, never a pinned one, the newest verified one, or a file tidemark did not write.'))
   .option('--keep-last <n>', `keep the newest N (default ${DEFAULT_RETENTION.keepLast})`)
   .option('--keep-daily <n>', `keep the newest of each of the last D days with a backup (default ${DEFAULT_RETENTION.keepDaily})`)
   .option('--keep-weekly <n>', `same for ISO weeks (default ${DEFAULT_RETENTION.keepWeekly})`)

@@ -2,7 +2,7 @@ import { verifyBackup } from '../src/index.js';
 import { command, parse, run, usageError, withBackupOptions } from './lib/cli.js';
 import { interruptOnSignals } from './lib/signals.js';
 
-const cli = withBackupOptions(command('backup:verify', 'backup:verify FILE | --latest [--restore-test]', 'Check a backup: checksum, a full read of the archive, optionally a test restore.'))
+const cli = withBackupOptions(command('backup:verify', 'FILE | --latest [--restore-test]', 'Check a backup: checksum, a full read of the archive, optionally a test restore.'))
   .option('--latest', 'verify the newest backup in BACKUP_DIR')
   .option('--restore-test', 'restore into a scratch database, read every table back, drop it');
 

@@ -4,7 +4,7 @@ import { parseDuration } from '../src/config.js';
 import { command, listValues, parse, rawValues, run, withDatabaseOptions } from './lib/cli.js';
 import { checkFailed, printCheckReport } from './lib/format/chores.js';
 
-const cli = withDatabaseOptions(command('db:check', 'db:check [--wait [--timeout D]] [--extension NAME]... [--min-version V]',
+const cli = withDatabaseOptions(command('db:check', '[--wait [--timeout D]] [--extension NAME]... [--min-version V] [--json]',
   'Check that the database is ready: connection, server version, extensions, CREATE privilege, migration state. Exits 1 if any check fails.'))
   .option('--wait', 'retry the connection until --timeout, while the server starts')
   .option('--timeout <duration>', 'how long to try to connect: 30s, 2m (default 60s)')

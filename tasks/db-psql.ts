@@ -1,7 +1,7 @@
 import { openPsql } from '../src/index.js';
 import { command, parse, run, splitOwnFlags, withConnectionOptions } from './lib/cli.js';
 
-const cli = withConnectionOptions(command('db:psql', 'db:psql [PSQL_ARGS...]',
+const cli = withConnectionOptions(command('db:psql', '[PSQL_ARGS...]',
   'Open psql on the configured database, or inside PG_CONTAINER (docker exec). The password goes through the environment, never the command line. Arguments other than these options go to psql.'));
 
 void run(async ({ settings }) => {

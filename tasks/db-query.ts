@@ -3,7 +3,7 @@ import { command, parse, run, usageError, withConnectionOptions } from './lib/cl
 import { printQueryCsv, printQueryTable } from './lib/format/chores.js';
 import { interruptOnSignals } from './lib/signals.js';
 
-const cli = withConnectionOptions(command('db:query', 'db:query SQL [--json | --csv] [--write]',
+const cli = withConnectionOptions(command('db:query', 'SQL [--json | --csv] [--write]',
   'Run one SQL statement and print its result. Without --write, only a read-only query runs\n'
   + '(SELECT, WITH … SELECT, VALUES, TABLE, SHOW, EXPLAIN), in a read-only transaction.'))
   .option('--csv', 'print the rows as CSV, with a header line')

@@ -1,7 +1,7 @@
 import { startDevDatabase } from '../src/index.js';
 import { command, parse, run } from './lib/cli.js';
 
-const cli = command('db:start', 'db:start', 'Start the embedded development PostgreSQL 18 (data in .tidemark/, 127.0.0.1 only).');
+const cli = command('db:start', '', 'Start the embedded development PostgreSQL 18 (data in .tidemark/, 127.0.0.1 only).');
 
 void run(async ({ out }) => {
   const { options } = parse(cli);

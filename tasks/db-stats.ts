@@ -3,7 +3,7 @@ import { databaseStats } from '../src/index.js';
 import { command, intOption, parse, run, withDatabaseOptions } from './lib/cli.js';
 import { printStats } from './lib/format/chores.js';
 
-const cli = withDatabaseOptions(command('db:stats', 'db:stats [--limit N] [--json]',
+const cli = withDatabaseOptions(command('db:stats', '[--limit N] [--json]',
   'The largest tables (live row estimate, total size, last vacuum and analyze) and the migration version.'))
   .option('--limit <n>', `how many tables (default ${DEFAULT_STATS_LIMIT})`);
 

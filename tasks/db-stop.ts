@@ -1,7 +1,7 @@
 import { stopDevDatabase } from '../src/index.js';
 import { command, parse, run } from './lib/cli.js';
 
-const cli = command('db:stop', 'db:stop', 'Stop the embedded development PostgreSQL; its data stays in .tidemark/.');
+const cli = command('db:stop', '', 'Stop the embedded development PostgreSQL; its data stays in .tidemark/.');
 
 void run(async ({ out }) => {
   const { options } = parse(cli);

@@ -4,7 +4,7 @@ import { parseVersionArgument } from '../src/migrate/source/parse.js';
 import { command, parse, run, withDatabaseOptions } from './lib/cli.js';
 import { versionText } from './lib/format/migrate.js';
 
-const cli = withDatabaseOptions(command('migrate:bootstrap', 'migrate:bootstrap [--to V] [--force] [--dry-run]', 'Mark migrations as applied without running them, for a database built before migrations.'))
+const cli = withDatabaseOptions(command('migrate:bootstrap', '[--to V] [--force] [--dry-run]', 'Mark migrations as applied without running them, for a database built before migrations.'))
   .option('--to <version>', 'mark migrations up to this version only', { type: [String] })
   .option('--force', 'proceed although a version is already recorded')
   .option('--dry-run', 'list what would be marked and change nothing');

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { createMigration } from '../src/index.js';
 import { command, parse, run, usageError } from './lib/cli.js';
 
-const cli = command('migrate:create', 'migrate:create NAME [--timestamp]', 'Create NNNNNN_name.up.sql and .down.sql in the migrations directory.')
+const cli = command('migrate:create', 'NAME [--timestamp]', 'Create NNNNNN_name.up.sql and .down.sql in the migrations directory.')
   .option('--dir <dir>', 'migrations directory (MIGRATIONS_DIR, default ./migrations)')
   .option('--timestamp', 'version YYYYMMDDHHMMSS (UTC) instead of the next number');
 

@@ -1,11 +1,12 @@
 import { migrateDown } from '../src/index.js';
 import { parseVersionArgument } from '../src/migrate/source/parse.js';
 import { invalidVersion } from '../src/migrate/commands/force.js';
-import { command, confirm, intOption, parse, run, usageError, withDatabaseOptions } from './lib/cli.js';
+import { command, intOption, parse, run, usageError, withDatabaseOptions } from './lib/cli.js';
+import { confirm } from './lib/confirm.js';
 import { printDownSummary, printDryRun } from './lib/format/migrate.js';
 import { interruptibleRun } from './lib/migration-run.js';
 
-const cli = withDatabaseOptions(command('migrate:down', 'migrate:down [N] [--to V] [--all --yes] [--dry-run [--sql]]', 'Roll back one migration, N migrations, down to version V, or all.'))
+const cli = withDatabaseOptions(command('migrate:down', '[N | --to V | --all] [--yes] [--dry-run [--sql]]', 'Roll back one migration, N migrations, down to version V, or all.'))
   .option('--to <version>', 'roll back to this version (0 for none)', { type: [String] })
   .option('--all', 'roll back every migration (needs --yes)')
   .option('--yes', 'confirm --all without a prompt')
@@ -20,7 +21,7 @@ void run(async ({ out, settings }) => {
   const toText = options.to === undefined ? undefined : String((options.to as string[]).at(-1));
   const to = toText === undefined ? undefined : parseVersionArgument(toText);
   if (toText !== undefined && to === undefined) throw invalidVersion('read --to', toText, 'a whole number from 0 to 9223372036854775807');
-  const yes = !!options.yes || (!!options.all && !options.dryRun && (await confirm('Roll back ALL migrations? This drops what they created.')));
+  const yes = await confirm(options.all && !options.dryRun ? 'Roll back ALL migrations? This drops what they created.' : undefined, !!options.yes);
   const { signal, onEvent } = interruptibleRun(out, !options.json);
   const report = await migrateDown(settings(options), {
     count, to, all: !!options.all, yes, dryRun: !!options.dryRun, sql: !!options.sql, onEvent, signal,

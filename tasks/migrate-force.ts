@@ -4,7 +4,7 @@ import { parseVersionArgument } from '../src/migrate/source/parse.js';
 import { command, parse, run, usageError, withDatabaseOptions } from './lib/cli.js';
 import { versionText } from './lib/format/migrate.js';
 
-const cli = withDatabaseOptions(command('migrate:force', 'migrate:force V', 'Set the version to V and clear dirty without running SQL (-1 empties the table).'));
+const cli = withDatabaseOptions(command('migrate:force', 'V', 'Set the version to V and clear dirty without running SQL (-1 empties the table).'));
 
 void run(async ({ out, settings }) => {
   const { args, options } = parse(cli);

@@ -5,7 +5,7 @@ import { command, parse, run, usageError, withDatabaseOptions } from './lib/cli.
 import { printDownSummary, printDryRun, printUpSummary } from './lib/format/migrate.js';
 import { interruptibleRun } from './lib/migration-run.js';
 
-const cli = withDatabaseOptions(command('migrate:goto', 'migrate:goto V [--dry-run]', 'Migrate up or down to exactly version V (an existing version, or 0).'))
+const cli = withDatabaseOptions(command('migrate:goto', 'V [--dry-run [--sql]]', 'Migrate up or down to exactly version V (an existing version, or 0).'))
   .option('--dry-run', 'list what would run and change nothing')
   .option('--sql', 'with --dry-run: print each migration\'s SQL');
 

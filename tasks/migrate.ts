@@ -3,7 +3,7 @@ import { command, intOption, parse, run, withDatabaseOptions } from './lib/cli.j
 import { printDryRun, printUpSummary } from './lib/format/migrate.js';
 import { interruptibleRun } from './lib/migration-run.js';
 
-const cli = withDatabaseOptions(command('migrate', 'migrate [--steps N] [--dry-run [--sql]]', 'Apply pending migrations in version order.'))
+const cli = withDatabaseOptions(command('migrate', '[--steps N] [--dry-run [--sql]]', 'Apply pending migrations in version order.'))
   .option('--steps <n>', 'apply at most N migrations')
   .option('--dry-run', 'list what would run and change nothing')
   .option('--sql', 'with --dry-run: print each migration\'s SQL')

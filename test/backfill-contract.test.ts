@@ -136,7 +136,7 @@ describe('backfill modules', () => {
     const { db, cwd, cli } = await project();
     const unknown = await cli('backfill', ['nope']);
     expect(unknown.code).toBe(1);
-    expect(unknown.stderr).toMatch(/^BACKFILL_NOT_FOUND: no such backfill\n {2}operation: find backfill nope\n {2}error: no nope\.ts \(nor \.mts, \.js, \.mjs\) in .+\n {2}hint: one of: broken, legacy, mark_done, plain, stuck, typo \(task backfill:list\)\n$/);
+    expect(unknown.stderr).toMatch(/^BACKFILL_NOT_FOUND: no such backfill\n {2}operation: find backfill nope\n {2}error: no nope\.ts \(nor \.mts, \.js, \.mjs\) in .+\n {2}hint: one of: broken, legacy, mark_done, plain, stuck, typo \(tidemark backfill:list\)\n$/);
     const broken = await cli('backfill', ['broken']);
     expect(broken.code).toBe(1);
     expect(broken.stderr).toContain('BACKFILL_INVALID: the backfill does not export the backfill contract');

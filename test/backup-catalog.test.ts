@@ -11,7 +11,7 @@ beforeAll(async () => {
 afterAll(() => db.close());
 
 async function backupInto(dir: string): Promise<string> {
-  const made = await backupCli('backup', ['--json'], db, dir);
+  const made = await backupCli('backup:create', ['--json'], db, dir);
   expect(made.code, made.stderr).toBe(0);
   return JSON.parse(made.stdout).path;
 }

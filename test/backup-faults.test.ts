@@ -76,7 +76,7 @@ const dumpWaiting = () => waitFor(async () => (await db.query(
 
 /** Starts a backup, waits until pg_dump (and the verifier) run and pg_dump waits at the gate. */
 async function startHeldBackup(dir: string, args: string[] = [], extraEnv: Record<string, string> = {}): Promise<{ cli: ChildProcess; done: Promise<CliResult>; dump: number; verifier?: number }> {
-  const cli = spawnCli('backup', args, { env: env(dir, extraEnv) });
+  const cli = spawnCli('backup:create', args, { env: env(dir, extraEnv) });
   const done = collect(cli);
   const kids = await waitFor(async () => {
     const found = childrenOf(cli.pid!);
@@ -131,14 +131,14 @@ describe('the lock never outlives its run', () => {
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k,mode=0700', 'tmpfs', dir]);
     try {
       execFileSync('sh', ['-c', `head -c 1048576 /dev/zero > "${dir}/filler" 2>/dev/null || true`]);
-      const result = await backupCli('backup', [], db, dir);
+      const result = await backupCli('backup:create', [], db, dir);
       expect(result.code, result.stderr).toBe(1);
       expect(result.stderr).toMatch(/^BACKUP_FAILED: backup failed\n[^]*no space left on the device/);
       expect(await readdir(dir)).toEqual(['filler']);
       expect(result.stdout + result.stderr).not.toContain(password);
       execFileSync('rm', [`${dir}/filler`]);
       execFileSync('mount', ['-o', 'remount,size=64m', dir]);
-      const next = await backupCli('backup', [], db, dir);
+      const next = await backupCli('backup:create', [], db, dir);
       expect(next.code, next.stderr).toBe(0);
       expect((await readdir(dir)).filter((f) => f.startsWith('.'))).toEqual([]);
     } finally {
@@ -154,7 +154,7 @@ describe('the lock never outlives its run', () => {
     const dir = await tempDir('stale-lock');
     const lockFile = path.join(dir, `.${db.name}.backup.lock`);
     await writeFile(lockFile, content);
-    const result = await backupCli('backup', [], db, dir);
+    const result = await backupCli('backup:create', [], db, dir);
     expect(result.code, result.stderr).toBe(0);
     expect(existsSync(lockFile)).toBe(false);
   });
@@ -169,7 +169,7 @@ describe('the lock never outlives its run', () => {
     for (const pid of [run.cli.pid!, run.dump, run.verifier!]) process.kill(pid, 'SIGKILL');
     await run.done;
     await held.release();
-    const next = await backupCli('backup', [], db, dir);
+    const next = await backupCli('backup:create', [], db, dir);
     expect(next.code, next.stderr).toBe(0);
     const left = await readdir(dir);
     expect(left.filter((f) => f.startsWith('.'))).toEqual([]);
@@ -180,7 +180,7 @@ describe('the lock never outlives its run', () => {
     const dir = await tempDir('second');
     const held = await gate();
     const run = await startHeldBackup(dir);
-    const second = await backupCli('backup', [], db, dir);
+    const second = await backupCli('backup:create', [], db, dir);
     expect(second.code).toBe(1);
     const host = execFileSync('hostname', { encoding: 'utf8' }).trim();
     expect(second.stderr).toMatch(new RegExp(`^BACKUP_LOCKED: another backup is running\\n[^]*a backup of ${db.name} into ${dir} is running: pid ${run.cli.pid} on ${host}, started \\S+; its server session: pid \\d+ \\("tidemark backup pid ${run.cli.pid} on ${host}"`));
@@ -223,7 +223,7 @@ exec "${inject('pgToolsBinDir')}/\${args[1]}" "\${args[@]:2}"\n`);
     const run = await startHeldBackup(dir, [], container);
     const lockSession = childrenOf(run.cli.pid!).find((c) => c.cmd.includes('psql'));
     expect(lockSession).toBeDefined();
-    const second = await backupCli('backup', [], db, dir, { env: container });
+    const second = await backupCli('backup:create', [], db, dir, { env: container });
     expect(second.code, second.stderr).toBe(1);
     expect(second.stderr).toMatch(new RegExp(`^BACKUP_LOCKED: [^]*: pid ${run.cli.pid} on \\S+, started`));
     // The CLI and its dump die; its psql is left to notice the end of its input, as a container's would.
@@ -231,7 +231,7 @@ exec "${inject('pgToolsBinDir')}/\${args[1]}" "\${args[@]:2}"\n`);
     await run.done;
     await held.release();
     await waitFor(async () => !alive(lockSession!.pid), 'the lock session\'s psql to end');
-    const next = await backupCli('backup', [], db, dir, { env: container });
+    const next = await backupCli('backup:create', [], db, dir, { env: container });
     expect(next.code, next.stderr).toBe(0);
     expect((await readdir(dir)).filter((f) => f.startsWith('.'))).toEqual([]);
   });
@@ -272,7 +272,7 @@ describe('interrupts', () => {
     execFileSync('mkfifo', [fifo]);
     await standIn(bin, 'pg_dump', `if [ "$1" = --version ]; then touch "${bin}/asked"; cat "${fifo}" > /dev/null; fi
 exec "${inject('pgToolsBinDir')}/pg_dump" "$@"\n`);
-    const cli = spawnCli('backup', [], { env: env(dir, { PG_BIN_DIR: bin }) });
+    const cli = spawnCli('backup:create', [], { env: env(dir, { PG_BIN_DIR: bin }) });
     const done = collect(cli);
     cleanups.push(() => killIfAlive(cli.pid));
     await waitFor(async () => existsSync(path.join(bin, 'asked')), 'pg_dump --version to be asked');
@@ -319,7 +319,7 @@ exec "${inject('pgToolsBinDir')}/pg_dump" "$@"\n`);
 
     it('ends within the connect timeout with a coded error', async () => {
       const dir = await tempDir('silent');
-      const result = await backupCli('backup', [], { url: silentUrl() } as TestDatabase, dir, { env: { TIDEMARK_CONNECT_TIMEOUT: '1s' } });
+      const result = await backupCli('backup:create', [], { url: silentUrl() } as TestDatabase, dir, { env: { TIDEMARK_CONNECT_TIMEOUT: '1s' } });
       expect(result.code, result.stderr).toBe(1);
       expect(result.stderr).toMatch(/^DB_CONNECT_FAILED: cannot connect to the database\n[^]*no answer from 127\.0\.0\.1:\d+ within 1 s/);
       expect(result.stdout + result.stderr).not.toContain(password);
@@ -329,7 +329,7 @@ exec "${inject('pgToolsBinDir')}/pg_dump" "$@"\n`);
     it('SIGTERM while connecting exits 143 at once', async () => {
       const dir = await tempDir('silent-term');
       const before = connections;
-      const cli = spawnCli('backup', [], { env: { ...env(dir), DATABASE_URL: silentUrl(), TIDEMARK_CONNECT_TIMEOUT: '10m' } });
+      const cli = spawnCli('backup:create', [], { env: { ...env(dir), DATABASE_URL: silentUrl(), TIDEMARK_CONNECT_TIMEOUT: '10m' } });
       const done = collect(cli);
       cleanups.push(() => killIfAlive(cli.pid));
       await waitFor(async () => connections > before, 'the backup to connect');
@@ -345,7 +345,7 @@ exec "${inject('pgToolsBinDir')}/pg_dump" "$@"\n`);
 describe('private files and unusable directories', () => {
   it('every file of a directory-format backup is 0600, the directory 0700', async () => {
     const dir = await tempDir('dir-modes');
-    const result = await backupCli('backup', ['--format', 'directory', '--jobs', '2', '--json'], db, dir);
+    const result = await backupCli('backup:create', ['--format', 'directory', '--jobs', '2', '--json'], db, dir);
     expect(result.code, result.stderr).toBe(0);
     const archive = JSON.parse(result.stdout).path;
     expect((await stat(archive)).mode & 0o777).toBe(0o700);
@@ -356,7 +356,7 @@ describe('private files and unusable directories', () => {
   });
 
   it('a directory where files cannot be created (/proc) is BACKUP_DIR_INVALID, not a raw errno', async () => {
-    const result = await backupCli('backup', [], db, '/proc');
+    const result = await backupCli('backup:create', [], db, '/proc');
     expect(result.code, result.stderr).toBe(2);
     expect(result.stderr).toMatch(/^BACKUP_DIR_INVALID: unusable backup directory\n  operation: use BACKUP_DIR \/proc\n/);
     expect(result.stderr).not.toMatch(/^(Error|node:)/m);
@@ -366,7 +366,7 @@ describe('private files and unusable directories', () => {
   it('a lock file that is not ours is information only: its content is never read as the lock', async () => {
     const dir = await tempDir('garbage-lock');
     await writeFile(path.join(dir, `.${db.name}.backup.lock`), '\0\0not json');
-    const result = await backupCli('backup', ['--json'], db, dir);
+    const result = await backupCli('backup:create', ['--json'], db, dir);
     expect(result.code, result.stderr).toBe(0);
     const manifest = JSON.parse(await readFile(`${JSON.parse(result.stdout).path}.manifest.json`, 'utf8'));
     expect(manifest.verified.method).toBe('full-read');

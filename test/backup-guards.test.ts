@@ -33,7 +33,7 @@ describe('what a cron job can trust', () => {
 "${realBin()}/pg_dump" "$@" | head -c 20000
 kill -9 $$\n`);
     const dir = await tempDir('killed');
-    const result = await backupCli('backup', [], db, dir, { env: { PG_BIN_DIR: bin } });
+    const result = await backupCli('backup:create', [], db, dir, { env: { PG_BIN_DIR: bin } });
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/^BACKUP_FAILED: backup failed\n  operation: back up the database\n  error: pg_dump was killed by SIGKILL/);
     expect(await readdir(dir)).toEqual([]);
@@ -44,7 +44,7 @@ kill -9 $$\n`);
     // A 64 KiB filesystem: smaller than the dump.
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k,mode=0700', 'tmpfs', dir]);
     try {
-      const result = await backupCli('backup', [], db, dir);
+      const result = await backupCli('backup:create', [], db, dir);
       expect(result.code).toBe(1);
       expect(result.stderr).toMatch(/^BACKUP_FAILED: backup failed\n[^]*no space left on the device; the partial file was removed/);
       expect(await readdir(dir)).toEqual([]);
@@ -61,10 +61,10 @@ kill -9 $$\n`);
 cat "${gate}" > /dev/null
 exec "${realBin()}/pg_dump" "$@"\n`);
     const env = { DATABASE_URL: db.url, BACKUP_DIR: dir, PG_BIN_DIR: bin };
-    const first = spawnCli('backup', [], { env });
+    const first = spawnCli('backup:create', [], { env });
     const firstDone = collect(first);
     await waitFor(async () => (await readdir(dir)).some((f) => f.includes('.partial-')), 'the first backup to start writing');
-    const second = await backupCli('backup', [], db, dir, { env: { PG_BIN_DIR: bin } });
+    const second = await backupCli('backup:create', [], db, dir, { env: { PG_BIN_DIR: bin } });
     expect(second.code).toBe(1);
     expect(second.stderr).toMatch(new RegExp(`^BACKUP_LOCKED: another backup is running\\n[^]*a backup of ${db.name} into ${dir} is running: pid \\d+`));
     await writeFile(gate, 'go');
@@ -77,7 +77,7 @@ exec "${realBin()}/pg_dump" "$@"\n`);
     const bin = await fakeBinDir('bin-old', `if [ "$1" = --version ]; then echo "pg_dump (PostgreSQL) 9.6.24"; exit 0; fi
 echo dumped > "$(dirname "$0")/ran"; exit 1\n`);
     const dir = await tempDir('old-client');
-    const result = await backupCli('backup', [], db, dir, { env: { PG_BIN_DIR: bin } });
+    const result = await backupCli('backup:create', [], db, dir, { env: { PG_BIN_DIR: bin } });
     expect(result.code).toBe(1);
     const serverMajor = (await db.query('SHOW server_version_num')).rows[0].server_version_num.slice(0, 2);
     expect(result.stderr).toContain('BACKUP_CLIENT_TOO_OLD: pg_dump is older than the server');
@@ -94,7 +94,7 @@ printf '%s\\n' "$@" > "$log"
 echo "PGPASSFILE=$PGPASSFILE mode=$(stat -c %a "$PGPASSFILE") PGPASSWORD=\${PGPASSWORD:-unset}" >> "$log"
 exec "${realBin()}/pg_dump" "$@"\n`);
     const dir = await tempDir('spy');
-    const result = await backupCli('backup', [], db, dir, { env: { PG_BIN_DIR: bin } });
+    const result = await backupCli('backup:create', [], db, dir, { env: { PG_BIN_DIR: bin } });
     expect(result.code, result.stderr).toBe(0);
     const log = await readFile(path.join(bin, 'spy.log'), 'utf8');
     expect(log).not.toContain(password);
@@ -136,12 +136,12 @@ exec "${realBin()}/$tool" "\${args[@]}"\n`);
     const dir = await tempDir('container-backups');
     const env = { ...containerEnv, PATH: `${docker.dir}:${process.env.PATH}`, PG_BIN_DIR: '' };
     const url = `${db.url}?sslmode=disable`;
-    const made = await backupCli('backup', ['--json'], { url } as TestDatabase, dir, { env });
+    const made = await backupCli('backup:create', ['--json'], { url } as TestDatabase, dir, { env });
     expect(made.code, made.stderr).toBe(0);
     const manifest = JSON.parse(made.stdout).manifest;
     expect(manifest.ranOn).toContain('docker');
     const name = `r_container_${process.pid}_${Math.random().toString(36).slice(2, 6)}`;
-    const restored = await backupCli('restore', [JSON.parse(made.stdout).path, '--new', name], { url } as TestDatabase, dir, { env });
+    const restored = await backupCli('backup:restore', [JSON.parse(made.stdout).path, '--new', name], { url } as TestDatabase, dir, { env });
     expect(restored.code, restored.stderr).toBe(0);
     const log = await readFile(docker.log, 'utf8');
     expect(log).toMatch(expected);
@@ -169,14 +169,14 @@ exec "${realBin()}/$tool" "\${args[@]}"\n`);
 
 describe('bad input touches nothing', () => {
   it.each([
-    ['restore', ['nope.dump', '--new', 'x'], 'BACKUP_NOT_FOUND', 1],
-    ['restore', ['not-a-dump.dump', '--new', 'x'], 'RESTORE_FAILED', 1],
-    ['restore', ['real.dump', '--new', 'bad name;drop'], 'INVALID_ARGUMENT', 2],
-    ['restore', ['real.dump', '--new', 'x', '--jobs', '0'], 'INVALID_ARGUMENT', 2],
-    ['restore', ['real.dump', '--yes', '--jobs', '2', '--single-transaction'], 'INVALID_ARGUMENT', 2],
-    ['backup', ['--jobs', '0'], 'INVALID_ARGUMENT', 2],
-    ['backup', ['--jobs', '2'], 'INVALID_ARGUMENT', 2],
-    ['backup', ['--compress', 'zstd'], 'INVALID_ARGUMENT', 2],
+    ['backup:restore', ['nope.dump', '--new', 'x'], 'BACKUP_NOT_FOUND', 1],
+    ['backup:restore', ['not-a-dump.dump', '--new', 'x'], 'RESTORE_FAILED', 1],
+    ['backup:restore', ['real.dump', '--new', 'bad name;drop'], 'INVALID_ARGUMENT', 2],
+    ['backup:restore', ['real.dump', '--new', 'x', '--jobs', '0'], 'INVALID_ARGUMENT', 2],
+    ['backup:restore', ['real.dump', '--yes', '--jobs', '2', '--single-transaction'], 'INVALID_ARGUMENT', 2],
+    ['backup:create', ['--jobs', '0'], 'INVALID_ARGUMENT', 2],
+    ['backup:create', ['--jobs', '2'], 'INVALID_ARGUMENT', 2],
+    ['backup:create', ['--compress', 'zstd'], 'INVALID_ARGUMENT', 2],
     ['backup:prune', ['--keep-daily', '-1'], 'INVALID_ARGUMENT', 2],
     ['backup:verify', [], 'INVALID_ARGUMENT', 2],
   ])('%s %j → %s', async (target, args, code, exit) => {
@@ -192,13 +192,13 @@ describe('bad input touches nothing', () => {
 
   it('a configured BACKUP_DIR that is missing or not a directory is refused; the default is created', async () => {
     const base = await tempDir('dirs');
-    const missing = await backupCli('backup', [], db, path.join(base, 'not-mounted'));
+    const missing = await backupCli('backup:create', [], db, path.join(base, 'not-mounted'));
     expect(missing.stderr).toMatch(/^BACKUP_DIR_INVALID[^]*the directory does not exist/);
     expect(existsSync(path.join(base, 'not-mounted'))).toBe(false);
     await writeFile(path.join(base, 'file'), '');
-    expect((await backupCli('backup', [], db, path.join(base, 'file'))).stderr).toMatch(/^BACKUP_DIR_INVALID[^]*not a directory/);
+    expect((await backupCli('backup:create', [], db, path.join(base, 'file'))).stderr).toMatch(/^BACKUP_DIR_INVALID[^]*not a directory/);
     await mkdir(path.join(base, 'project'));
-    const created = await backupCli('backup', [], db, '', { cwd: path.join(base, 'project') });
+    const created = await backupCli('backup:create', [], db, '', { cwd: path.join(base, 'project') });
     expect(created.code, created.stderr).toBe(0);
     expect(existsSync(path.join(base, 'project', 'backups'))).toBe(true);
   });

@@ -85,7 +85,7 @@ describe('backup:list, backup:check, tags and --prune', () => {
     const dir = await tempDir('catalog');
     await writeFile(path.join(dir, 'legacy_20240101.sql.gz'), 'x');
     expect((await backupCli('backup:check', [], db, dir)).stderr).toMatch(/^BACKUP_STALE: no verified backup/);
-    const pinned = await backupCli('backup', ['--tag', 'pre-deploy:v1.2.3', '--json'], db, dir);
+    const pinned = await backupCli('backup:create', ['--tag', 'pre-deploy:v1.2.3', '--json'], db, dir);
     expect(JSON.parse(pinned.stdout).manifest).toMatchObject({ tag: 'pre-deploy:v1.2.3', pinned: true });
     const list = await backupCli('backup:list', [], db, dir);
     expect(list.stdout).toMatch(/^FILE +KIND +SIZE +AGE +SERVER +PG_DUMP +SCHEMA +TAG +VERIFIED/);
@@ -104,7 +104,7 @@ describe('backup:list, backup:check, tags and --prune', () => {
     const stale = await backupCli('backup:check', [], db, dir);
     expect(stale.code).toBe(1);
     expect(stale.stderr).toMatch(/^BACKUP_STALE: the newest verified backup is too old[^]*is 48\.0h old; the limit is 26\.0h/);
-    const pruned = await backupCli('backup', ['--prune'], db, dir);
+    const pruned = await backupCli('backup:create', ['--prune'], db, dir);
     expect(pruned.code, pruned.stderr).toBe(0);
     expect(pruned.stdout).toContain('left alone legacy_20240101.sql.gz (not written by tidemark)');
     expect(pruned.stdout).toMatch(/kept .+ \(.*pinned.*\)/);
@@ -114,12 +114,12 @@ describe('backup:list, backup:check, tags and --prune', () => {
 
   it('warns when a dump from a newer pg_dump major is restored into an older server', async () => {
     const dir = await tempDir('newer');
-    const made = JSON.parse((await backupCli('backup', ['--json'], db, dir)).stdout);
+    const made = JSON.parse((await backupCli('backup:create', ['--json'], db, dir)).stdout);
     const manifestPath = `${made.path}.manifest.json`;
     const manifest = JSON.parse(await readFile(manifestPath, 'utf8'));
     await writeFile(manifestPath, JSON.stringify({ ...manifest, pgDumpVersion: '18.1' }));
     const name = `r_newer_${process.pid}`;
-    const result = await backupCli('restore', [made.path, '--new', name], db, dir);
+    const result = await backupCli('backup:restore', [made.path, '--new', name], db, dir);
     expect(result.code, result.stderr).toBe(0);
     expect(result.stderr).toMatch(/warning: this dump was made by pg_dump 18\.1, newer than the server \(PostgreSQL 15[^)]*\); settings it writes \(e\.g\. transaction_timeout from pg_dump 17\) may be rejected/);
     await db.query(`DROP DATABASE "${name}" WITH (FORCE)`).catch(() => undefined);

@@ -45,7 +45,7 @@ function adopt(name: string): TestDatabase {
 const newName = (label: string) => `r_${label}_${process.pid}_${Math.random().toString(36).slice(2, 7)}`;
 
 async function makeBackup(dir: string, args: string[] = []) {
-  const result = await backupCli('backup', [...args, '--json'], source, dir);
+  const result = await backupCli('backup:create', [...args, '--json'], source, dir);
   expect(result.code, result.stderr).toBe(0);
   return JSON.parse(result.stdout);
 }
@@ -54,7 +54,7 @@ describe('backup and restore', () => {
   it('a full backup is atomic, private, described and verified, and round-trips into a new database', async () => {
     const project = await tempDir('backup-full');
     const dir = path.join(project, 'backups');
-    const text = await backupCli('backup', [], source, dir, { env: { BACKUP_DIR: '' }, cwd: project });
+    const text = await backupCli('backup:create', [], source, dir, { env: { BACKUP_DIR: '' }, cwd: project });
     expect(text.code, text.stderr).toBe(0);
     expect(text.stdout).toMatch(new RegExp(`^${dir}/${source.name}_\\d{8}_\\d{6}\\.dump\\n  size .+, \\d+ ms, sha256 [0-9a-f]{64}\\n`));
     expect(text.stdout).toContain('verified: the whole archive was read back');
@@ -71,7 +71,7 @@ describe('backup and restore', () => {
     expect(manifest.serverVersion).toMatch(/^\d+\.\d+/);
     expect(manifest.pgDumpVersion.split('.')[0]).toBe(manifest.serverVersion.split('.')[0]);
     const name = newName('full');
-    const restored = await backupCli('restore', [path.join(dir, dump), '--new', name], source, dir);
+    const restored = await backupCli('backup:restore', [path.join(dir, dump), '--new', name], source, dir);
     expect(restored.code, restored.stderr).toBe(0);
     expect(restored.stdout).toContain(`into new database ${name}`);
     expect(await contentOf(adopt(name))).toEqual(original);
@@ -84,12 +84,12 @@ describe('backup and restore', () => {
     expect(path.basename(schema.path)).toMatch(/_schema\.dump$/);
     expect(path.basename(data.path)).toMatch(/_data\.dump$/);
     const name = newName('parts');
-    expect((await backupCli('restore', [schema.path, '--new', name], source, dir)).code).toBe(0);
+    expect((await backupCli('backup:restore', [schema.path, '--new', name], source, dir)).code).toBe(0);
     const target = adopt(name);
     expect(await contentOf(target)).toEqual({ schema_migrations: '0:', customers: '0:', orders: '0:' });
     const url = new URL(source.url);
     url.pathname = `/${name}`;
-    const intoExisting = await backupCli('restore', [data.path, '--yes'], { url: url.toString() } as TestDatabase, dir);
+    const intoExisting = await backupCli('backup:restore', [data.path, '--yes'], { url: url.toString() } as TestDatabase, dir);
     expect(intoExisting.code, intoExisting.stderr).toBe(0);
     expect(await contentOf(target)).toEqual(original);
   });
@@ -99,13 +99,13 @@ describe('backup and restore', () => {
     const { path: file } = await makeBackup(dir);
     const scratch = await createTestDatabase('clean_target', inject('pgToolsUrl'));
     created.push(scratch);
-    const unconfirmed = await backupCli('restore', [file, '--clean'], scratch, dir);
+    const unconfirmed = await backupCli('backup:restore', [file, '--clean'], scratch, dir);
     expect(unconfirmed.code).toBe(2);
     expect(unconfirmed.stderr).toMatch(/^CONFIRMATION_REQUIRED/);
-    expect((await backupCli('restore', [file, '--yes'], scratch, dir)).code).toBe(0);
+    expect((await backupCli('backup:restore', [file, '--yes'], scratch, dir)).code).toBe(0);
     await scratch.query("UPDATE customers SET name = 'changed'; DELETE FROM orders WHERE id < 100");
     expect(await contentOf(scratch)).not.toEqual(original);
-    const again = await backupCli('restore', [file, '--clean', '--yes'], scratch, dir);
+    const again = await backupCli('backup:restore', [file, '--clean', '--yes'], scratch, dir);
     expect(again.code, again.stderr).toBe(0);
     expect(await contentOf(scratch)).toEqual(original);
   });
@@ -116,7 +116,7 @@ describe('backup and restore', () => {
     expect(result.manifest.files.map((f: any) => f.name)).toContain('toc.dat');
     expect((await stat(result.path)).mode & 0o777).toBe(0o700);
     const name = newName('dirfmt');
-    const restored = await backupCli('restore', [result.path, '--new', name, '--jobs', '2'], source, dir);
+    const restored = await backupCli('backup:restore', [result.path, '--new', name, '--jobs', '2'], source, dir);
     expect(restored.code, restored.stderr).toBe(0);
     expect(await contentOf(adopt(name))).toEqual(original);
   });
@@ -147,7 +147,7 @@ describe('backup and restore', () => {
       expect(verify.code, damaged).toBe(1);
       expect(verify.stderr, damaged).toMatch(/^BACKUP_VERIFY_FAILED/);
       const name = newName('damaged');
-      const restore = await backupCli('restore', [damaged, '--new', name], source, dir);
+      const restore = await backupCli('backup:restore', [damaged, '--new', name], source, dir);
       expect(restore.stderr, damaged).toMatch(/^BACKUP_VERIFY_FAILED/);
       const { rows } = await source.query(`SELECT 1 FROM pg_database WHERE datname = '${name}'`);
       expect(rows).toEqual([]);
@@ -164,13 +164,13 @@ describe('backup and restore', () => {
     await writeFile(path.join(dir, 'legacy.sql.gz'), execFileSync('gzip', ['-c'], { input: plain }));
     for (const file of ['legacy.sql', 'legacy.sql.gz']) {
       const name = newName('sql');
-      const result = await backupCli('restore', [file, '--new', name], source, dir);
+      const result = await backupCli('backup:restore', [file, '--new', name], source, dir);
       expect(result.code, result.stderr).toBe(0);
       expect(await contentOf(adopt(name))).toEqual(original);
     }
     await writeFile(path.join(dir, 'broken.sql'), 'CREATE TABLE a (id int);\nINSERT INTO missing VALUES (1);\nCREATE TABLE b (id int);\n');
     const name = newName('broken');
-    const broken = await backupCli('restore', ['broken.sql', '--new', name], source, dir);
+    const broken = await backupCli('backup:restore', ['broken.sql', '--new', name], source, dir);
     expect(broken.code).toBe(1);
     expect(broken.stderr).toMatch(/^RESTORE_FAILED[^]*relation "missing" does not exist[^]*dropped again/);
     expect((await source.query(`SELECT 1 FROM pg_database WHERE datname = '${name}'`)).rows).toEqual([]);

@@ -32,7 +32,7 @@ describe('db:check', () => {
     expect(lineOf(result.stdout, 'extension pg_trgm')).toMatch(/^ {2}FAIL {2}extension pg_trgm {2}available \(version [\d.]+\) but not installed in this database$/);
     expect(lineOf(result.stdout, 'migrations')).toMatch(/^ {2}FAIL {2}migrations {9}5 pending \(database at no version, files up to 5\)$/);
     expect(result.stdout).toContain('remedy: CREATE EXTENSION pg_trgm; (in a migration)');
-    expect(result.stdout).toContain('remedy: task migrate');
+    expect(result.stdout).toContain('remedy: tidemark migrate\n');
     expect(result.stdout).toContain('2 of 5 checks failed.');
     expect(result.stderr).toMatch(/^CHECK_FAILED: 2 of 5 checks failed\n {2}operation: check postgres:\/\/postgres:\*\*\*\*@.+\n {2}error: extension pg_trgm: available .+; migrations: 5 pending/);
   });
@@ -81,7 +81,7 @@ describe('db:check', () => {
     try {
       const result = await check([]);
       expect(lineOf(result.stdout, 'migrations')).toBe('  FAIL  migrations      dirty at version 5');
-      expect(result.stdout).toContain('remedy: repair what the failed migration left, then task migrate:force -- 5');
+      expect(result.stdout).toContain('remedy: repair what the failed migration left, then tidemark migrate:force 5');
     } finally {
       await db.query('UPDATE schema_migrations SET dirty = false');
     }

@@ -83,22 +83,22 @@ describe('--embedded with DATABASE_URL naming another database', () => {
 
   // The machine has no pg_dump 18: the embedded server (PostgreSQL 18) cannot be dumped here, the other one (15) can.
   it('backup dumps the embedded database (refused here for its version), the other one only without --embedded', async () => {
-    const embedded = await cli('backup', ['--json']);
+    const embedded = await cli('backup:create', ['--json']);
     expect(embedded.code).toBe(1);
     const error = JSON.parse(embedded.stderr).error;
     expect(error.code).toBe('BACKUP_CLIENT_TOO_OLD');
     expect(error.error).toContain('the server is PostgreSQL 18');
 
-    const plain = await cli('backup', ['--json'], false);
+    const plain = await cli('backup:create', ['--json'], false);
     expect(plain.code, plain.stderr).toBe(0);
     expect(JSON.parse(plain.stdout).manifest.database).toBe(other.name);
   });
 
   it('restore --new restores on the embedded server', async () => {
-    const plain = await cli('backup', ['--json', '--tag', 'for-restore'], false);
+    const plain = await cli('backup:create', ['--json', '--tag', 'for-restore'], false);
     expect(plain.code, plain.stderr).toBe(0);
     const file = JSON.parse(plain.stdout).path;
-    const restored = await cli('restore', [file, '--new', 'embedded_copy', '--json']);
+    const restored = await cli('backup:restore', [file, '--new', 'embedded_copy', '--json']);
     expect(restored.code, restored.stderr).toBe(0);
     const copies = await withEmbedded((c) => c.query(`SELECT 1 FROM pg_database WHERE datname = 'embedded_copy'`));
     expect(copies.rowCount).toBe(1);

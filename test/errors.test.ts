@@ -28,7 +28,7 @@ describe('bad input gets a coded error', () => {
     const { project } = await migrationsDir({});
     const result = await runCli('migrate', [], { cwd: project });
     expectCoded(result, 'CONFIG_INVALID', 2);
-    expect(result.stderr).toContain('task db:start');
+    expect(result.stderr).toContain('tidemark db:start');
   });
 
   it.each([
@@ -59,7 +59,7 @@ describe('bad input gets a coded error', () => {
     ['db:stats', []],
     ['backfill:list', []],
     ['backfill', ['objects_sha256_lowercase']],
-    ['backup', []],
+    ['backup:create', []],
   ])('an unreachable server is DB_CONNECT_FAILED: %s', async (target, args) => {
     const port = await findFreePort();
     const backups = await mkdtemp(path.join(tmpdir(), 'tidemark-unreachable-'));

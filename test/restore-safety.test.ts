@@ -87,7 +87,7 @@ function atGate(serverUrl: string, like: string): Promise<string> {
 }
 
 async function dumpOf(db: TestDatabase, dir: string, url = db.url): Promise<string> {
-  const made = await backupCli('backup', ['--json'], { url } as TestDatabase, dir);
+  const made = await backupCli('backup:create', ['--json'], { url } as TestDatabase, dir);
   expect(made.code, made.stderr).toBe(0);
   return JSON.parse(made.stdout).path;
 }
@@ -111,12 +111,12 @@ describe('restore over an existing database: all or nothing', () => {
     const file = await dumpOf(source, dir);
     const target = await createTestDatabase('clean_fail', toolsUrl());
     cleanup.push(target);
-    expect((await backupCli('restore', [file, '--yes'], target, dir)).code).toBe(0);
+    expect((await backupCli('backup:restore', [file, '--yes'], target, dir)).code).toBe(0);
     // A table the dump knows nothing of holds a foreign key to customers: --clean cannot drop customers_pkey.
     await target.query(`CREATE TABLE extra (id int PRIMARY KEY, customer_id int REFERENCES customers (id));
       INSERT INTO extra VALUES (1, 1); UPDATE customers SET name = 'changed' WHERE id <= 10`);
     const before = await fingerprint(target);
-    const result = await backupCli('restore', [file, '--clean', '--yes'], target, dir);
+    const result = await backupCli('backup:restore', [file, '--clean', '--yes'], target, dir);
     expect(result.code).toBe(1);
     expect(await fingerprint(target)).toBe(before);
     expect(result.stderr).toMatch(/^RESTORE_FAILED[^]*other objects depend on it[^]*one transaction, which was rolled back/);
@@ -125,7 +125,7 @@ describe('restore over an existing database: all or nothing', () => {
   it('--jobs over an existing database is refused, pointing at --new NAME --jobs N', async () => {
     const dir = await tempDir('jobs-existing');
     const file = await dumpOf(source, dir);
-    const result = await backupCli('restore', [file, '--yes', '--jobs', '2'], source, dir);
+    const result = await backupCli('backup:restore', [file, '--yes', '--jobs', '2'], source, dir);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/^INVALID_ARGUMENT[^]*--new NAME --jobs N/);
   });
@@ -161,11 +161,11 @@ describe('plain SQL runs in a restricted psql', () => {
     cleanup.push(target);
     for (const file of ['bang.sql', 'pipe.sql']) {
       const name = unique('guard');
-      const copy = await backupCli('restore', [file, '--new', name], source, dir);
+      const copy = await backupCli('backup:restore', [file, '--new', name], source, dir);
       expect(copy.code, file).toBe(1);
       expect(copy.stderr, file).toMatch(/^RESTORE_FAILED[^]*backslash commands are restricted/);
       expect(await databases(toolsUrl(), name)).toEqual([]);
-      const over = await backupCli('restore', [file, '--yes'], target, dir);
+      const over = await backupCli('backup:restore', [file, '--yes'], target, dir);
       expect(over.code, file).toBe(1);
       expect(existsSync(marker), file).toBe(false);
     }
@@ -180,7 +180,7 @@ describe('plain SQL runs in a restricted psql', () => {
     expect(plain.toString()).toMatch(/^\\restrict [A-Za-z0-9]+$/m);
     await writeFile(path.join(dir, 'plain.sql'), plain);
     const name = unique('plain');
-    const result = await backupCli('restore', ['plain.sql', '--new', name], source, dir);
+    const result = await backupCli('backup:restore', ['plain.sql', '--new', name], source, dir);
     expect(result.code, result.stderr).toBe(0);
     const copy = handle(toolsUrl(), name);
     cleanup.push(copy);
@@ -194,7 +194,7 @@ describe('plain SQL runs in a restricted psql', () => {
     await standIn(fake, 'pg_restore', `exec "${bin()}/pg_restore" "$@"\n`);
     await writeFile(path.join(dir, 'plain.sql'), 'CREATE TABLE t (id int);\n');
     const name = unique('oldpsql');
-    const result = await backupCli('restore', ['plain.sql', '--new', name], source, dir, { env: { PG_BIN_DIR: fake } });
+    const result = await backupCli('backup:restore', ['plain.sql', '--new', name], source, dir, { env: { PG_BIN_DIR: fake } });
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/^RESTORE_FAILED[^]*psql 15\.13 cannot be kept from running the file's meta-commands[^]*nothing was changed/);
     expect(existsSync(path.join(dir, 'ran'))).toBe(false);
@@ -215,7 +215,7 @@ describe('copies keep the encoding', () => {
     await writeFile(path.join(dir, 'plain.sql'), execFileSync(path.join(bin(), 'pg_dump'), ['-h', u.hostname, '-p', u.port, '-U', 'postgres', name], { env: { ...process.env, PGPASSWORD: decodeURIComponent(u.password) } }));
     for (const dump of [file, path.join(dir, 'plain.sql')]) {
       const copyName = unique('enc_copy');
-      const restored = await backupCli('restore', [dump, '--new', copyName], db, dir);
+      const restored = await backupCli('backup:restore', [dump, '--new', copyName], db, dir);
       expect(restored.code, restored.stderr).toBe(0);
       expect(restored.stdout).toContain(`into new database ${copyName} (${encoding})`);
       const copy = handle(toolsUrl(), copyName);
@@ -235,7 +235,7 @@ describe('copies keep the encoding', () => {
     const manifest = JSON.parse(await readFile(`${file}.manifest.json`, 'utf8'));
     await writeFile(`${file}.manifest.json`, JSON.stringify({ ...manifest, encoding: 'UTF8', collate: 'C.utf8', ctype: 'C.utf8' }));
     const name = unique('enc_manifest');
-    const restored = await backupCli('restore', [file, '--new', name], source, dir);
+    const restored = await backupCli('backup:restore', [file, '--new', name], source, dir);
     expect(restored.code, restored.stderr).toBe(0);
     cleanup.push(handle(toolsUrl(), name));
     const { rows } = await query(toolsUrl(), `SELECT pg_encoding_to_char(encoding) AS e, datcollate AS c, datctype AS t FROM pg_database WHERE datname = '${name}'`);
@@ -254,7 +254,7 @@ describe('restore --new: a temporary name, renamed when done', () => {
     const file = await dumpOf(db, dir);
     const name = unique('race');
     const env = { DATABASE_URL: db.url, BACKUP_DIR: dir, PG_BIN_DIR: bin() };
-    const children = [spawnCli('restore', [file, '--new', name], { env }), spawnCli('restore', [file, '--new', name], { env })];
+    const children = [spawnCli('backup:restore', [file, '--new', name], { env }), spawnCli('backup:restore', [file, '--new', name], { env })];
     const results = children.map((c) => collect(c));
     await Promise.all(children.map((c) => atGate(toolsUrl(), `tidemark\\_restoring\\_${c.pid}\\_%`)));
     await openGate(toolsUrl(), role);
@@ -295,7 +295,7 @@ describe('interrupts', () => {
   it('SIGINT during restore --new stops pg_restore and drops the temporary database: exit 130', async () => {
     const name = unique('sigint');
     let pid = 0;
-    const result = await interrupt([file, '--new', name], 'restore', gatedDb, (p) => `tidemark\\_restoring\\_${(pid = p)}\\_%`, 'SIGINT');
+    const result = await interrupt([file, '--new', name], 'backup:restore', gatedDb, (p) => `tidemark\\_restoring\\_${(pid = p)}\\_%`, 'SIGINT');
     expect(result.code).toBe(130);
     expect(result.stderr).toMatch(/^SIGINT: stopping the restore and dropping the new database/m);
     expect(result.stderr).toMatch(/^INTERRUPTED: interrupted by SIGINT\n[^]*the temporary database tidemark_restoring_\d+_\w+ was dropped again; nothing was created/m);
@@ -307,11 +307,11 @@ describe('interrupts', () => {
     const target = await createTestDatabase('sig_clean', toolsUrl());
     cleanup.push(target);
     await openGate(toolsUrl(), role);
-    expect((await backupCli('restore', [file, '--yes'], target, dir)).code).toBe(0);
+    expect((await backupCli('backup:restore', [file, '--yes'], target, dir)).code).toBe(0);
     await closeGate(toolsUrl(), role);
     await target.query(`UPDATE customers SET name = 'changed' WHERE id <= 10; DELETE FROM orders WHERE id > 4990`);
     const before = await fingerprint(target);
-    const result = await interrupt([file, '--clean', '--yes'], 'restore', target, () => target.name, 'SIGTERM');
+    const result = await interrupt([file, '--clean', '--yes'], 'backup:restore', target, () => target.name, 'SIGTERM');
     expect(result.code).toBe(143);
     expect(result.stderr).toMatch(/^INTERRUPTED: interrupted by SIGTERM\n[^]*its transaction rolled back: \S+ is as it was/m);
     expect(await query(toolsUrl(), `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = '${target.name}' AND application_name LIKE 'tidemark_restore_%'`).then((r) => r.rows[0].n)).toBe(0);
@@ -357,7 +357,7 @@ describe('a server that restarts mid-restore (a private server)', () => {
     const env = { DATABASE_URL: app.url, BACKUP_DIR: dir, PG_BIN_DIR: bin() };
 
     // Restarted while pg_restore runs: the drop is retried once the server is back.
-    const first = spawnCli('restore', [file, '--new', 'copy'], { env });
+    const first = spawnCli('backup:restore', [file, '--new', 'copy'], { env });
     const firstDone = collect(first);
     await atGate(serverUrl, `tidemark\\_restoring\\_${first.pid}\\_%`);
     await stopCluster(opts);
@@ -369,7 +369,7 @@ describe('a server that restarts mid-restore (a private server)', () => {
     expect(await databases(serverUrl, 'copy')).toEqual([]);
 
     // Stopped for good: the partial database is named, and the next run (its pid gone) drops it.
-    const second = spawnCli('restore', [file, '--new', 'copy'], { env });
+    const second = spawnCli('backup:restore', [file, '--new', 'copy'], { env });
     const secondDone = collect(second);
     const partial = await atGate(serverUrl, `tidemark\\_restoring\\_${second.pid}\\_%`);
     await stopCluster(opts);
@@ -379,7 +379,7 @@ describe('a server that restarts mid-restore (a private server)', () => {
     await startCluster(opts);
     expect(await databases(serverUrl, partial)).toEqual([partial]);
     await openGate(serverUrl, role);
-    const retry = await collect(spawnCli('restore', [file, '--new', 'copy'], { env }));
+    const retry = await collect(spawnCli('backup:restore', [file, '--new', 'copy'], { env }));
     expect(retry.code, retry.stderr).toBe(0);
     expect(retry.stderr).toContain(`warning: dropped ${partial}, left by an earlier run that is gone`);
     expect(await databases(serverUrl, 'tidemark\\_%')).toEqual([]);

@@ -59,7 +59,7 @@ export default function w4({ events, id = 'W4' }) {
     title: `\`backup\` of a generated database (${events.toLocaleString('en-US')} events), cold CLI`,
     description: [
       `The database \`${DATABASE}\` (accounts, events with a text payload and numeric amounts, notes; primary keys, a unique and a composite index, foreign keys) is generated once with \`INSERT … SELECT generate_series\`, vacuumed and frozen; it is only read afterwards, so every run dumps the same state. Each run writes into an emptied directory, after a \`CHECKPOINT\` and a \`sync\`.`,
-      `tidemark: \`node dist/tasks/backup.js\` with \`DATABASE_URL\`, \`BACKUP_DIR\` and \`PG_BIN_DIR\` (the backup server's bin directory): pg_dump -Fc to a pipe, the bytes written to a hidden file, hashed (SHA-256) and, by default, fed to \`pg_restore --file=/dev/null\` which reads the whole archive back; then fsync, rename and the manifest. \`tidemark --no-verify\` skips the read-back.`,
+      `tidemark: \`node dist/tasks/backup-create.js\` with \`DATABASE_URL\`, \`BACKUP_DIR\` and \`PG_BIN_DIR\` (the backup server's bin directory): pg_dump -Fc to a pipe, the bytes written to a hidden file, hashed (SHA-256) and, by default, fed to \`pg_restore --file=/dev/null\` which reads the whole archive back; then fsync, rename and the manifest. \`tidemark --no-verify\` skips the read-back.`,
       'pg_dump: `pg_dump -h 127.0.0.1 -p PORT -U postgres --no-password --format=custom --file=FILE bench_data`, password from a passfile (`PGPASSFILE`), `PGSSLMODE=disable`; pg_dump fsyncs its file by default. Same binary, server, database and default compression as tidemark\'s.',
     ],
     contenders: [

@@ -44,7 +44,7 @@ export default function w5({ events, jobs, id = `W5-jobs${jobs}` }) {
     title: `\`restore --new\`${flag || ' --jobs 1'} of W4's archive, cold CLI`,
     description: [
       'The archive is one `tidemark backup` of the W4 database (custom format, with its manifest), made once; each run restores it into a new database that does not exist yet, after a `CHECKPOINT` and a `sync`; the database is dropped again after the run (not timed).',
-      `tidemark: \`node dist/tasks/restore.js FILE --new NAME${flag}\` with \`DATABASE_URL\` (the \`postgres\` database), \`BACKUP_DIR\` and \`PG_BIN_DIR\`: checks the archive's SHA-256 against its manifest, reads the server version, \`CREATE DATABASE NAME TEMPLATE template0\`, then \`pg_restore --exit-on-error --dbname NAME${jobs > 1 ? ` --jobs=${jobs}` : ''} FILE\`.`,
+      `tidemark: \`node dist/tasks/backup-restore.js FILE --new NAME${flag}\` with \`DATABASE_URL\` (the \`postgres\` database), \`BACKUP_DIR\` and \`PG_BIN_DIR\`: checks the archive's SHA-256 against its manifest, reads the server version, \`CREATE DATABASE NAME TEMPLATE template0\`, then \`pg_restore --exit-on-error --dbname NAME${jobs > 1 ? ` --jobs=${jobs}` : ''} FILE\`.`,
       `createdb + pg_restore: one \`/bin/sh\` script running \`createdb -h 127.0.0.1 -p PORT -U postgres --no-password -T template0 NAME\` then \`pg_restore -h 127.0.0.1 -p PORT -U postgres --no-password --exit-on-error${jobs > 1 ? ` --jobs=${jobs}` : ''} --dbname NAME FILE\` (\`--exit-on-error\` because tidemark passes it too), password from a passfile, \`PGSSLMODE=disable\`.`,
     ],
     contenders: [

@@ -3,21 +3,25 @@
  * printing (with secrets masked) and turning errors into exit codes. The only
  * place, with the scripts themselves, that touches argv, the console and exit codes.
  */
+import { Writable } from 'node:stream';
 import cac, { type CAC } from 'cac';
 import { settingsFrom, readEnvironment, type ConfigInput, type Settings, type SettingsWithoutDatabase } from '../../src/config.js';
 import type { BackupSettings } from '../../src/backup/config.js';
 import { TidemarkError, formatError, isTidemarkError } from '../../src/errors.js';
 import { maskSecrets, urlSecrets } from '../../src/connection-string.js';
 import { toJson } from './json.js';
-import { importExternal } from '../../src/import-external.js';
 import { isConnectionLost } from '../../src/db/connect.js';
 import { describePgError } from '../../src/pg-errors.js';
+import { asTyped, callerFrom, invocation } from './caller.js';
+import { Question, askingQuestion } from './confirm.js';
 
 export type Options = Record<string, unknown> & { json?: boolean; envFile?: string; dir?: string; table?: string; lockTimeout?: string; embedded?: boolean };
 
 /** What a command prints: every text passes through the mask of the secrets this run has met. */
 export interface Output {
   line(text?: string): void;
+  /** A line that names other targets (`run task db:start`), written as the user calls them. */
+  hint(text: string): void;
   json(value: unknown): void;
   warn(text: string): void;
   /** Text as it is, without a newline (a progress bar redrawn in place). */
@@ -26,23 +30,31 @@ export interface Output {
   hide(secrets: Iterable<string>): void;
 }
 
-/** One output per run: the secrets it masks belong to that run alone. */
-export function createOutput(stdout: NodeJS.WritableStream = process.stdout, stderr: NodeJS.WritableStream = process.stderr): Output {
+/**
+ * One output per run: the secrets it masks belong to that run alone. Messages
+ * (stderr) and hints name targets as the user calls them (`typed`).
+ */
+export function createOutput(stdout: NodeJS.WritableStream = process.stdout, stderr: NodeJS.WritableStream = process.stderr, typed = (text: string) => text): Output {
   const secrets: string[] = [];
   const masked = (text: string) => maskSecrets(text, secrets);
   return {
     line: (text = '') => void stdout.write(`${masked(text)}\n`),
+    hint: (text) => void stdout.write(`${masked(typed(text))}\n`),
     json: (value) => void stdout.write(`${masked(toJson(value))}\n`),
-    warn: (text) => void stderr.write(`${masked(text)}\n`),
+    warn: (text) => void stderr.write(`${masked(typed(text))}\n`),
     write: (text) => void stdout.write(masked(text)),
     hide: (more) => void secrets.push(...[...more].filter(Boolean)),
   };
 }
 
-/** A cac program for one target, with the options every database command takes. */
+/**
+ * A cac program for one target, with the options every database command takes.
+ * `usage` is what follows the target's name: cac puts the name (as the user calls it) first.
+ */
 export function command(name: string, usage: string, describe: string): CAC {
-  const cli = cac(`tidemark ${name}`);
-  cli.usage(`${usage}\n\n${describe}`);
+  const caller = callerFrom();
+  const cli = cac(invocation(caller, name));
+  cli.usage(asTyped(caller, `${usage}\n\n${describe}`));
   cli.option('--json', 'print the result (or error) as JSON');
   cli.option('--env-file <file>', 'read variables from this dotenv file instead of .env');
   cli.help();
@@ -71,6 +83,8 @@ export interface Parsed {
 export function parse(cli: CAC, argv = process.argv.slice(2)): Parsed {
   const negative = argv.filter((a) => /^-\d+$/.test(a));
   const rest = argv.filter((a) => !/^-\d+$/.test(a));
+  // Asked only whether to confirm, a command prints no help.
+  if (askingQuestion() && rest.some((a) => a === '--help' || a === '-h')) throw new Question();
   const parsed = cli.parse(['node', 'tidemark', ...rest], { run: false });
   if (parsed.options.help) process.exit(0);
   cli.globalCommand.checkUnknownOptions();
@@ -187,17 +201,19 @@ export function intOption(value: unknown, flag: string, min: number): number | u
   return Number(text);
 }
 
+/** Errors of an output whose reader went away (`task migrate:status | head`). */
+const READER_GONE = new Set(['EPIPE', 'ERR_STREAM_DESTROYED']);
+
 /**
  * Runs the body; expected failures print as `CODE: message` with operation and
  * cause (or one JSON object) and set the exit code, without a stack trace.
  * When the body is done the process exits as soon as its output is flushed,
  * without waiting for database connections to wind down.
  */
-/** Errors of an output whose reader went away (`task migrate:status | head`). */
-const READER_GONE = new Set(['EPIPE', 'ERR_STREAM_DESTROYED']);
-
 export async function run(body: (command: CommandRun) => Promise<number | void>, json = process.argv.includes('--json')): Promise<void> {
-  const out = createOutput();
+  if (askingQuestion()) return askOnly(body);
+  const caller = callerFrom();
+  const out = createOutput(process.stdout, process.stderr, (text) => asTyped(caller, text));
   // A closed pipe ends the output, not the work: a migration under way finishes and the command keeps its exit code.
   for (const stream of [process.stdout, process.stderr]) {
     stream.on('error', (err: NodeJS.ErrnoException) => {
@@ -214,6 +230,10 @@ export async function run(body: (command: CommandRun) => Promise<number | void>,
     else out.warn(formatError(error));
     process.exitCode = error.exitCode;
   }
+  await exitFlushed();
+}
+
+async function exitFlushed(): Promise<never> {
   await flushed(process.stdout);
   await flushed(process.stderr);
   process.exit();
@@ -235,14 +255,14 @@ function asTidemarkError(err: unknown): TidemarkError | undefined {
   return undefined;
 }
 
-/** Asks on a terminal; in cron and CI (no TTY) the answer is no. */
-export async function confirm(question: string): Promise<boolean> {
-  if (!process.stdin.isTTY || !process.stderr.isTTY) return false;
-  const { createInterface } = await importExternal<typeof import('node:readline/promises')>('node:readline/promises');
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
+/** Question mode (see confirm.ts): the body runs with its output discarded, up to its confirmation. */
+async function askOnly(body: (command: CommandRun) => Promise<number | void>): Promise<void> {
+  const discard = new Writable({ write: (_chunk, _encoding, done) => done() });
   try {
-    return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
-  } finally {
-    rl.close();
+    await body(commandRun(createOutput(discard, discard)));
+  } catch (err) {
+    // Any other failure is for the real run to report: no question, so that it runs.
+    if (err instanceof Question && err.text) process.stdout.write(`${err.text}\n`);
   }
+  await exitFlushed();
 }

@@ -105,7 +105,7 @@ function describeRun(run: RunRecord): string {
 
 export function printBackfillList(out: Output, list: BackfillList): void {
   if (!list.backfills.length) {
-    out.line(`No backfills in ${list.dir} (create one: task backfill:create -- NAME)`);
+    out.hint(`No backfills in ${list.dir} (create one: task backfill:create -- NAME)`);
     return;
   }
   for (const b of list.backfills) {

@@ -14,7 +14,7 @@ export function printCheckReport(out: Output, report: CheckReport): void {
   const labelWidth = Math.max(...report.checks.map((c) => c.label.length));
   for (const check of report.checks) {
     out.line(`  ${MARK[check.status]}  ${check.label.padEnd(labelWidth)}  ${check.detail}`);
-    if (check.status === 'fail' && check.remedy) out.line(`        ${' '.repeat(labelWidth)}  remedy: ${check.remedy}`);
+    if (check.status === 'fail' && check.remedy) out.hint(`        ${' '.repeat(labelWidth)}  remedy: ${check.remedy}`);
   }
   const passed = report.checks.filter((c) => c.status === 'pass').length;
   out.line(report.ok ? `All ${passed} checks passed.` : `${report.failed} of ${report.checks.length} checks failed.`);

@@ -105,7 +105,7 @@ async function dirProblems(dir: string, fault: FaultKind, exit: Exit): Promise<s
 async function rerunProblems(ctx: LaneContext, dir: string, fault: FaultKind, env: Record<string, string>): Promise<string[]> {
   if (fault === 'disk-full') await rm(path.join(dir, 'filler'), { force: true });
   const before = (await readBackupDir(dir)).complete.length;
-  const rerun = await finished(startCli('backup', [], env));
+  const rerun = await finished(startCli('backup:create', [], env));
   const problems = outputProblems(rerun, ctx.server.password).map((p) => `rerun: ${p}`);
   const code = errorCode(rerun.stderr);
   const expected = fault === 'disk-full' ? rerun.code === 1 && code === 'BACKUP_FAILED' : rerun.code === 0;
@@ -139,7 +139,7 @@ export function backupScenario(fixture: BackupFixture): Scenario {
       const watch = poller(ctx);
       try {
         const point: Point = fault === 'disk-full' ? { label: free, wait: async () => 'reached' } : choosePoint(fixture, dir, fault, r, watch);
-        const run = startCli('backup', [], env);
+        const run = startCli('backup:create', [], env);
         const reached = await point.wait(run);
         const injected = reached !== 'reached' ? `not injected: ${reached} first` : fault === 'disk-full' ? 'disk full' : await inject(ctx, run, fault, r);
         const exit = await finished(run);

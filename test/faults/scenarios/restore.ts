@@ -37,7 +37,7 @@ export interface RestoreFixture {
 export async function restoreFixture(ctx: LaneContext, binDir: string, source: string): Promise<RestoreFixture> {
   const dir = await mkdtemp(path.join(ctx.tmpDir, '..', 'faults-archives-'));
   // Its TMPDIR is the archives' directory, removed with it: nothing of the suite's is left in the machine's /tmp.
-  const made = await finished(startCli('backup', [], { DATABASE_URL: ctx.server.url(source), BACKUP_DIR: dir, PG_BIN_DIR: binDir, TMPDIR: dir }));
+  const made = await finished(startCli('backup:create', [], { DATABASE_URL: ctx.server.url(source), BACKUP_DIR: dir, PG_BIN_DIR: binDir, TMPDIR: dir }));
   if (made.code !== 0) throw new Error(`the archive for the restore trials could not be made: ${made.stderr}`);
   const sql = path.join(dir, 'fsrc_plain.sql');
   const connection = ['-h', '127.0.0.1', '-p', String(ctx.server.port), '-U', 'postgres'];
@@ -77,7 +77,7 @@ async function faultedRestore(ctx: LaneContext, args: string[], env: Record<stri
   const watch = poller(ctx);
   try {
     const point = choosePoint(target, args[0].endsWith('.sql') ? 'psql' : 'pg_restore', fault, r, watch);
-    const run = startCli('restore', args, env);
+    const run = startCli('backup:restore', args, env);
     const reached = await point.wait(run);
     const injected = reached === 'reached' ? await inject(ctx, run, fault, r) : `not injected: ${reached} first`;
     const exit = await finished(run);
@@ -139,7 +139,7 @@ export function restoreNewScenario(fixture: RestoreFixture): Scenario {
 
 /** The next restore --new: it succeeds, or (only for what a killed run left) names the leftover; every leftover is gone or named. */
 async function rerunNew(ctx: LaneContext, fixture: RestoreFixture, args: string[], env: Record<string, string>, name: string, leftovers: string[]): Promise<string[]> {
-  const rerun = await finished(startCli('restore', args, env));
+  const rerun = await finished(startCli('backup:restore', args, env));
   const problems = outputProblems(rerun, ctx.server.password).map((p) => `rerun: ${p}`);
   const named = rerun.code === 1 && errorCode(rerun.stderr) === 'RESTORE_TARGET_EXISTS' && rerun.stderr.includes(name) && leftovers.includes(name);
   if (rerun.code !== 0 && !named) problems.push(`the next restore: exit ${rerun.code} ${excerpt(rerun.stderr)}`);
@@ -152,7 +152,7 @@ async function rerunNew(ctx: LaneContext, fixture: RestoreFixture, args: string[
 
 /** The next restore --clean --yes, with no fault, brings the archive's content whatever the fault left. */
 async function rerunClean(ctx: LaneContext, fixture: RestoreFixture, args: string[], env: Record<string, string>, target: string): Promise<string[]> {
-  const rerun = await finished(startCli('restore', args, env));
+  const rerun = await finished(startCli('backup:restore', args, env));
   const problems = outputProblems(rerun, ctx.server.password).map((p) => `rerun: ${p}`);
   if (rerun.code !== 0) problems.push(`the next restore: exit ${rerun.code} ${excerpt(rerun.stderr)}`);
   else if ((await content(ctx.server, target)) !== fixture.archiveContent) problems.push('after the next restore the target is not the archive\'s content');

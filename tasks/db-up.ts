@@ -2,7 +2,7 @@ import { startDevDatabase, migrate, migrateStatus } from '../src/index.js';
 import { command, parse, run, withDatabaseOptions } from './lib/cli.js';
 import { printEvent, printStatus, printUpSummary } from './lib/format/migrate.js';
 
-const cli = withDatabaseOptions(command('start', 'start', 'Start the embedded PostgreSQL 18, apply the migrations and report the status.'));
+const cli = withDatabaseOptions(command('db:up', '', 'Start the embedded PostgreSQL 18, apply the migrations and report the status.'));
 
 void run(async ({ out, settings }) => {
   const { options } = parse(cli);

@@ -1,9 +1,10 @@
 import { restore } from '../src/index.js';
-import { command, confirm, intOption, parse, run, usageError, withBackupOptions } from './lib/cli.js';
+import { command, intOption, parse, run, usageError, withBackupOptions } from './lib/cli.js';
+import { confirm } from './lib/confirm.js';
 import { ms } from './lib/format/migrate.js';
 import { interruptOnSignals } from './lib/signals.js';
 
-const cli = withBackupOptions(command('restore', 'restore FILE --yes [--clean] | restore FILE --new NAME [--jobs N] [--no-owner] [--single-transaction]', 'Restore a backup into the database of DATABASE_URL (all or nothing), or into a new database.'))
+const cli = withBackupOptions(command('backup:restore', 'FILE [--yes] [--clean] | FILE --new NAME [--jobs N] [--no-owner] [--single-transaction]', 'Restore a backup into the database of DATABASE_URL (all or nothing), or into a new database.'))
   .option('--new <name>', 'restore into a new database NAME (made under a temporary name, renamed when done)', { type: [String] })
   .option('--yes', 'confirm restoring into the existing database')
   .option('--clean', 'drop objects before recreating them (with --if-exists)')
@@ -13,10 +14,11 @@ const cli = withBackupOptions(command('restore', 'restore FILE --yes [--clean] |
 
 void run(async ({ out, backupSettings }) => {
   const { args, options } = parse(cli);
-  if (args.length !== 1) throw usageError('read the command line', args.length ? 'give one backup file' : 'no backup file given', 'task restore -- backups/app_20260101_020000.dump --new app_copy');
+  if (args.length !== 1) throw usageError('read the command line', args.length ? 'give one backup file' : 'no backup file given', 'task backup:restore -- backups/app_20260101_020000.dump --new app_copy');
   const settings = backupSettings(options);
   const newDatabase = options.new === undefined ? undefined : String((options.new as string[]).at(-1));
-  const yes = !!options.yes || (!newDatabase && (await confirm(`Restore ${args[0]} into ${settings.database!.database}? Existing data may be overwritten.`)));
+  const question = newDatabase ? undefined : `Restore ${args[0]} into ${settings.database!.database}? Existing data may be overwritten.`;
+  const yes = await confirm(question, !!options.yes);
   const interrupts = interruptOnSignals(out, { stopping: newDatabase ? 'stopping the restore and dropping the new database' : 'stopping the restore and rolling it back' });
   interrupts.onSecond(() => (newDatabase
     ? `a temporary database tidemark_restoring_${process.pid}_… may remain; a later restore drops it`

@@ -4,7 +4,7 @@ import { interruptOnSignals } from './lib/signals.js';
 import { bytes, printPrune } from './lib/format/backup.js';
 import { ms } from './lib/format/migrate.js';
 
-const cli = withBackupOptions(command('backup', 'backup [--schema-only | --data-only] [--format directory --jobs N] [--compress X] [--tag TEXT] [--prune]', 'Dump the database of DATABASE_URL into BACKUP_DIR, atomically, with a manifest and a verified read-back.'))
+const cli = withBackupOptions(command('backup:create', '[--schema-only | --data-only] [--format directory --jobs N] [--compress X] [--tag TEXT] [--prune]', 'Dump the database of DATABASE_URL into BACKUP_DIR, atomically, with a manifest and a verified read-back.'))
   .option('--schema-only', 'dump only the schema (<db>_<ts>_schema.dump)')
   .option('--data-only', 'dump only the data (<db>_<ts>_data.dump)')
   .option('--format <format>', 'custom (default) or directory')
