@@ -3,7 +3,7 @@ import { command, parse, rawValues, run, usageError, withDatabaseOptions } from 
 import { lintFailed, printGithub, printLintReport } from './lib/format/lint.js';
 import { interruptOnSignals } from './lib/signals.js';
 
-const cli = withDatabaseOptions(command('migrate:lint', 'migrate:lint [FILE...] [--all] [--pg-version N] [--format text|json|github]',
+const cli = withDatabaseOptions(command('migrate:lint', '[FILE...] [--all] [--pg-version N] [--format text|json|github]',
   'Name the locks, rewrites and scans the migrations would cause, and the safe way.'))
   .option('--all', 'lint every up migration, not only the pending ones')
   .option('--pg-version <n>', 'the PostgreSQL major version when no database is reachable (TIDEMARK_LINT_PG_VERSION, default 18)')

@@ -124,7 +124,7 @@ describe('secrets', () => {
     await writeFile(path.join(project, '.env'), `DATABASE_URL=${db.url}\n`);
     const runs = [
       ['migrate', []], ['migrate', ['--json']], ['migrate:status', []], ['migrate:status', ['--json']], ['migrate:history', ['--json']],
-      ['migrate:version', []], ['migrate:down', ['--dry-run', '--sql']], ['migrate:force', ['1']], ['migrate:goto', ['1']], ['migrate:bootstrap', []],
+      ['migrate:version', []], ['migrate:down', ['--dry-run', '--sql']], ['migrate:force', ['1', '--yes']], ['migrate:goto', ['1']], ['migrate:bootstrap', []],
     ] as const;
     for (const [target, args] of runs) {
       const result = await runCli(target, ['--dir', dir, ...args], { cwd: project });
@@ -187,7 +187,7 @@ describe('every migration failure has its code', () => {
     const scratch = await createTestDatabase('readonly');
     try {
       const readOnly = `${scratch.url}?options=${encodeURIComponent('-c default_transaction_read_only=on')}`;
-      const force = await run('migrate:force', ['3'], DEMO_DIR, readOnly);
+      const force = await run('migrate:force', ['3', '--yes'], DEMO_DIR, readOnly);
       expectCoded(force, 'MIGRATION_FORCE_FAILED', 1);
       expect(force.stderr).toContain('read-only transaction');
       const up = await run('migrate', [], DEMO_DIR, readOnly);

@@ -174,8 +174,11 @@ describe.skipIf(!HAVE_GO_TASK)('the Taskfile under the real go-task', () => {
     ok(await inNs(['tm:migrate:down']));
     expect((await inNs(['tm:migrate:version'])).stdout).toBe('none\n');
     ok(await inNs(['tm:migrate:goto', '--', '1']));
-    const forced = await inNs(['tm:migrate:force', '--', '1']);
-    expect(forced.stdout).toBe('Forced version 1 (was 1)\n');
+    const refused = await inNs(['tm:migrate:force', '--', '1']);
+    expect(refused.stderr).toContain('Use --yes (-y) to run anyway.');
+    const forced = await inNs(['--yes', 'tm:migrate:force', '--', '1']);
+    expect(forced.stdout).toContain('Record version 1 as the current one and clear dirty, running no SQL? [assuming yes]');
+    expect(forced.stdout).toContain('Forced version 1 (was 1)\n');
     const bootstrap = await inNs(['tm:migrate:bootstrap', '--', '--force', '--dry-run']);
     ok(bootstrap);
     expect(bootstrap.stdout).toContain('nothing was changed');

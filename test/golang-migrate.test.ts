@@ -56,7 +56,7 @@ describe('taking over from golang-migrate', () => {
     await golangMigrateState(db, 2, true);
     expect((await cli(db, 'migrate:version')).stdout).toBe('2 (dirty)\n');
     expect((await cli(db, 'migrate')).stderr).toMatch(/^MIGRATION_DIRTY: Dirty database version 2/);
-    await cli(db, 'migrate:force', ['2']);
+    await cli(db, 'migrate:force', ['2', '--yes']);
     expect((await cli(db, 'migrate')).code).toBe(0);
   });
 

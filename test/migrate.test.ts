@@ -129,7 +129,7 @@ describe('migrate', () => {
     expect(status.code).toBe(3);
     expect(status.stdout).toContain('[dirty]');
     await db.query('DROP INDEX t_a');
-    expect((await cli(db, 'migrate:force', ['1'], dir)).stdout).toContain('Forced version 1 (was 2, dirty)');
+    expect((await cli(db, 'migrate:force', ['1', '--yes'], dir)).stdout).toContain('Forced version 1 (was 2, dirty)');
     await writeFile(path.join(dir, '2_idx.up.sql'), '-- tidemark:no-transaction\nCREATE INDEX CONCURRENTLY t_a ON t (a);\n');
     const done = await cli(db, 'migrate', ['--ignore-checksums'], dir);
     expect(done.code).toBe(0);
@@ -280,9 +280,14 @@ describe('migrate', () => {
       expect(result.code, bad).toBe(2);
       expect(result.stderr, bad).toMatch(/^INVALID_VERSION/);
     }
-    expect((await cli(db, 'migrate:force', ['-1'])).stdout).toContain('Forced version none (was 2)');
+    // Without --yes and without a terminal to ask on, nothing changes.
+    const unconfirmed = await cli(db, 'migrate:force', ['-1']);
+    expect(unconfirmed.code).toBe(2);
+    expect(unconfirmed.stderr).toMatch(/^CONFIRMATION_REQUIRED: forcing the version needs confirmation/);
+    expect(await version(db)).toEqual([{ version: '2', dirty: false }]);
+    expect((await cli(db, 'migrate:force', ['-1', '--yes'])).stdout).toContain('Forced version none (was 2)');
     expect(await version(db)).toEqual([]);
-    expect((await cli(db, 'migrate:force', ['9223372036854775807'])).code).toBe(0);
+    expect((await cli(db, 'migrate:force', ['9223372036854775807', '--yes'])).code).toBe(0);
     expect(await version(db)).toEqual([{ version: '9223372036854775807', dirty: false }]);
   });
 

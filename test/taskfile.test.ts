@@ -62,7 +62,7 @@ describe('Taskfile.yml', () => {
 
   it('the targets that confirm ask through go-task: the script gives the question, and --yes once asked', () => {
     const confirming = targets.filter(([name]) => /\bconfirm\(/.test(source(name))).map(([name]) => name);
-    expect(confirming).toEqual(['migrate:down', 'backup:restore']);
+    expect(confirming).toEqual(['migrate:down', 'migrate:force', 'backup:restore']);
     expect(targets.filter(([, task]) => task.prompt).map(([name]) => name)).toEqual(confirming);
     for (const name of confirming) {
       const task = taskfile.tasks[name] as Target;

@@ -54,7 +54,7 @@ describe('zx in the bundles', () => {
       expect((await bundle(name)).match(ZX_SPECIFIER)).toBeNull();
     });
 
-  it.each(['backup', 'restore', 'backup-verify', 'db-psql'])('dist/bundles/%s.js requires zx/core, and nothing else of zx', async (name) => {
+  it.each(['backup-create', 'backup-restore', 'backup-verify', 'db-psql'])('dist/bundles/%s.js requires zx/core, and nothing else of zx', async (name) => {
     const text = await bundle(name);
     expect(text.match(new RegExp(ZX_SPECIFIER, 'g'))).toEqual(['"zx/core"']);
   });
@@ -72,7 +72,7 @@ describe('zx at run time', () => {
 
   it('backup loads it (the probe sees what it is meant to see)', async () => {
     const dir = await tempDir('zx-loading-backup');
-    const { result, loaded } = await runProbed('backup', [], { env: { BACKUP_DIR: dir, PG_BIN_DIR: inject('pgToolsBinDir') } });
+    const { result, loaded } = await runProbed('backup:create', [], { env: { BACKUP_DIR: dir, PG_BIN_DIR: inject('pgToolsBinDir') } });
     expect(result.code, result.stderr).toBe(0);
     expect(loaded.map((file) => path.basename(file))).toContain('core.cjs');
     // The lighter entry point: not zx's index, which brings fs-extra, yaml, globby and more.

