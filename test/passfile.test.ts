@@ -138,8 +138,8 @@ describe('restore --new and backup:verify --restore-test, interrupted while pg_r
   afterAll(() => db.close());
 
   it.each([
-    ['restore --new', 'SIGINT'],
-    ['restore --new', 'SIGTERM'],
+    ['backup:restore --new', 'SIGINT'],
+    ['backup:restore --new', 'SIGTERM'],
     ['backup:verify --restore-test', 'SIGINT'],
     ['backup:verify --restore-test', 'SIGTERM'],
   ] as const)('%s: %s leaves no passfile behind', async (command, signal) => {
@@ -158,7 +158,7 @@ describe('restore --new and backup:verify --restore-test, interrupted while pg_r
     ].join('\n'));
     const tmp = await privateTmp();
     const [target, ...flags] = command.split(' ');
-    const args = target === 'restore' ? [dump, '--new', `${db.name}_copy`] : [dump, ...flags];
+    const args = target === 'backup:restore' ? [dump, '--new', `${db.name}_copy`] : [dump, ...flags];
     const cli = spawnCli(target, args, { env: { DATABASE_URL: db.url, BACKUP_DIR: dir, PG_BIN_DIR: dir, TMPDIR: tmp } });
     const ended = collect(cli);
     const written = await waitFor(async () => (await readFile(log, 'utf8').catch(() => '')).includes('\n') && readFile(log, 'utf8'), 'pg_restore to start');
@@ -204,12 +204,12 @@ describe('every client program backup, backup:verify --restore-test and restore 
     const env = { DATABASE_URL: db.url, APP_DATABASE_URL: db.url, BACKUP_DIR: dir, PG_BIN_DIR: bin };
     const copy = `${db.name}_copy`.slice(0, 63);
     try {
-      const backedUp = await runCli('backup', [], { env });
+      const backedUp = await runCli('backup:create', [], { env });
       expect(backedUp.code, backedUp.stderr).toBe(0);
       const file = backedUp.stdout.split('\n')[0];
       const verified = await runCli('backup:verify', [file, '--restore-test'], { env });
       expect(verified.code, verified.stderr).toBe(0);
-      const restored = await runCli('restore', [file, '--new', copy], { env });
+      const restored = await runCli('backup:restore', [file, '--new', copy], { env });
       expect(restored.code, restored.stderr).toBe(0);
     } finally {
       await db.query(`DROP DATABASE IF EXISTS "${copy}" WITH (FORCE)`);
@@ -256,7 +256,7 @@ describe('backup, while pg_dump runs', () => {
     ].join('\n'));
     const dir = await tempDir('passfile-backup');
     const tmp = await privateTmp();
-    const cli = spawnCli('backup', [], { env: { DATABASE_URL: db.url, BACKUP_DIR: dir, PG_BIN_DIR: bin, TMPDIR: tmp } });
+    const cli = spawnCli('backup:create', [], { env: { DATABASE_URL: db.url, BACKUP_DIR: dir, PG_BIN_DIR: bin, TMPDIR: tmp } });
     const ended = collect(cli);
     const written = await waitFor(async () => (await readFile(log, 'utf8').catch(() => '')).includes('\n') && readFile(log, 'utf8'), 'pg_dump to start');
     const [pid, passfile] = written.trim().split(' ');

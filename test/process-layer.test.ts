@@ -147,7 +147,7 @@ describe('the process layer', () => {
 describe('commands whose program is missing', () => {
   it('backup through PG_CONTAINER without docker: BACKUP_CLIENT_NOT_FOUND naming docker', async () => {
     const dir = await tempDir('layer-no-docker');
-    const result = await backupCli('backup', [], undefined, dir, {
+    const result = await backupCli('backup:create', [], undefined, dir, {
       env: { DATABASE_URL: `postgres://u:${encodeURIComponent(PASSWORD)}@127.0.0.1:1/app`, PG_CONTAINER: 'app-db', PATH: '/nonexistent-bin' },
     });
     expect(result.code, result.stderr).toBe(1);
@@ -173,7 +173,7 @@ describe('ZX_* variables in the environment', () => {
     try {
       const dir = await tempDir('layer-zx-env');
       const marker = path.join(dir, 'marker');
-      const result = await backupCli('backup', [], db, dir, {
+      const result = await backupCli('backup:create', [], db, dir, {
         env: {
           ZX_VERBOSE: 'true', ZX_QUIET: 'false', ZX_PREFIX: `touch ${marker};`, ZX_POSTFIX: `; touch ${marker}`, ZX_SHELL: '/bin/false',
           ZX_CWD: '/nonexistent', ZX_TIMEOUT: '1ms', ZX_DETACHED: 'true', ZX_PREFER_LOCAL: 'true', ZX_KILL_SIGNAL: 'SIGKILL',

@@ -113,10 +113,10 @@ const tidemarkEnv = (data, backupDir) => ({ BACKUP_DIR: backupDir, PG_BIN_DIR: d
 export const tools = {
   /** `tidemark backup` (cold CLI), into backupDir. */
   tidemarkBackup: (data, backupDir, { verify = true } = {}) =>
-    run(process.execPath, [cli('backup:create'), ...(verify ? [] : ['--no-verify'])], data.server.url(DATABASE), tidemarkEnv(data, backupDir)),
+    run(process.execPath, [cli('backup-create'), ...(verify ? [] : ['--no-verify'])], data.server.url(DATABASE), tidemarkEnv(data, backupDir)),
   /** `tidemark restore FILE --new NAME [--jobs N]`. */
   tidemarkRestore: (data, file, name, jobs) =>
-    run(process.execPath, [cli('backup:restore'), file, '--new', name, ...(jobs > 1 ? ['--jobs', String(jobs)] : [])], data.server.url('postgres'), tidemarkEnv(data, path.dirname(file))),
+    run(process.execPath, [cli('backup-restore'), file, '--new', name, ...(jobs > 1 ? ['--jobs', String(jobs)] : [])], data.server.url('postgres'), tidemarkEnv(data, path.dirname(file))),
   /** `pg_dump -Fc -f FILE`. */
   pgDump: (data, file) =>
     run(path.join(data.server.binDir, 'pg_dump'), [...connectionArgs(data.server), '--format=custom', `--file=${file}`, DATABASE], data.server.url(DATABASE), clientEnv(data)),
