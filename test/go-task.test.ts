@@ -124,6 +124,8 @@ describe.skipIf(!HAVE_GO_TASK)('the Taskfile under the real go-task', () => {
       expect(help.stderr, name).toBe('');
       expect(help.stdout, name).toMatch(new RegExp(`^ {2}\\$ task tidemark:${name} --( |$)`, 'm'));
       expect(help.stdout, name).not.toContain(`${name} ${name}`);
+      // The heading names the target as typed, without the `--` that opens its arguments.
+      expect(help.stdout.split('\n')[0], name).toBe(`task tidemark:${name}`);
     });
   });
 

@@ -57,7 +57,8 @@ export function command(name: string, usage: string, describe: string): CAC {
   cli.usage(asTyped(caller, `${usage}\n\n${describe}`));
   cli.option('--json', 'print the result (or error) as JSON');
   cli.option('--env-file <file>', 'read variables from this dotenv file instead of .env');
-  cli.help();
+  // cac heads the help with the program's name: the target as typed, without go-task's `--` that opens the arguments.
+  cli.help((sections) => [{ body: invocation(caller, name).replace(/ --$/, '') }, ...sections.slice(1)]);
   return cli;
 }
 
