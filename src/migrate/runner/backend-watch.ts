@@ -80,6 +80,8 @@ export interface BackendWatch {
 export interface BackendWatcher {
   /** The latest lock wait seen since the watch (or the current try) began. */
   lastWait(): LockWait | undefined;
+  /** A new unit of work begins on the same try (the next statement of a file): earlier waits are forgotten. */
+  forget(): void;
   /** Between two tries (the backend is idle on purpose): no looks until newTry. */
   pause(): void;
   /** A new try of the step begins: waits are timed, and remembered, from now. */
@@ -99,7 +101,7 @@ function lookPlan(watch: BackendWatch): { everyMs: number; reportEvery: number }
   return { everyMs: watch.intervalMs / looks, reportEvery: looks };
 }
 
-const NOT_WATCHING: BackendWatcher = { lastWait: () => undefined, pause: () => undefined, newTry: () => undefined, stop: async () => undefined };
+const NOT_WATCHING: BackendWatcher = { lastWait: () => undefined, forget: () => undefined, pause: () => undefined, newTry: () => undefined, stop: async () => undefined };
 
 /**
  * Watches one backend while a step runs. Failures of the watch itself are
@@ -142,6 +144,9 @@ export function watchBackend(database: DatabaseTarget, client: pg.Client, watch:
   schedule();
   return {
     lastWait: () => seen,
+    forget: () => {
+      seen = undefined;
+    },
     pause: () => {
       paused = true;
       tryNumber++;

@@ -153,6 +153,7 @@ async function pause(ms: number, signal: AbortSignal | undefined): Promise<boole
 export async function withLockRetries<T>(ctx: RetryContext, scope: RetryScope, tryOnce: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     if (attempt > 1) ctx.watcher?.newTry();
+    else ctx.watcher?.forget();
     try {
       return await tryOnce();
     } catch (err) {
