@@ -101,13 +101,16 @@ function runningWhenLost(progress: PartialRun): string {
 }
 
 /** golang-migrate's protocol for what cannot be wrapped: mark dirty, run, reset the session, clear dirty. */
-async function runWithDirtyProtocol(ctx: StepContext, step: Step, mode: ExecutionMode, checksum: string, run: (progress: PartialRun) => Promise<void>): Promise<void> {
+async function runWithDirtyProtocol(
+  ctx: StepContext, step: Step, mode: ExecutionMode, checksum: string, run: (progress: PartialRun) => Promise<void>, total = 1,
+): Promise<void> {
+  const progress: PartialRun = { done: 0, total };
   const dirtyAt = await markStepDirty(ctx, step).catch(async (err) => {
-    if (isConnectionLost(err)) throw await lostConnection(ctx, step, err);
+    // The mark may have been committed before the connection died: the state read again tells; no statement ran.
+    if (isConnectionLost(err)) throw await lostConnection(ctx, step, err, doneText(progress));
     throw stepError(step, `cannot mark the version dirty before running: ${describePgError(err)}`, rolledBackHint(step), err);
   });
   const started = performance.now();
-  const progress: PartialRun = { done: 0, total: 1 };
   try {
     await run(progress);
     const record = recordStepSql(ctx.session.tables, step, { mode, checksum, durationMs: performance.now() - started });
@@ -153,7 +156,8 @@ async function runOwnTransactions(ctx: RunningStep, step: Step, sql: string, che
 
 async function runStep(ctx: RunningStep, step: Step, sql: string, checksum: string): Promise<ExecutionMode> {
   if (wantsNoTransaction(sql)) {
-    await runWithDirtyProtocol(ctx, step, 'no-transaction', checksum, statementRunner(ctx, step, await splitOrRefuse(sql, step)));
+    const statements = await splitOrRefuse(sql, step);
+    await runWithDirtyProtocol(ctx, step, 'no-transaction', checksum, statementRunner(ctx, step, statements), statements.length);
     return 'no-transaction';
   }
   if (await managesOwnTransaction(sql)) {
