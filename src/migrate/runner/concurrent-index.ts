@@ -24,7 +24,11 @@ export type ConcurrentKind = { kind: 'create-index'; target: IndexTarget } | { k
 
 const CONCURRENTLY = /\bconcurrently\b/i;
 
-type ParsedStmt = Record<string, { concurrent?: boolean; idxname?: string; relation?: { schemaname?: string; relname: string } }>;
+interface ParsedStmt {
+  IndexStmt?: { concurrent?: boolean; idxname?: string; relation?: { schemaname?: string; relname: string } };
+  ReindexStmt?: { params?: Array<{ DefElem?: { defname?: string } }> };
+  AlterTableStmt?: { cmds?: Array<{ AlterTableCmd?: { subtype?: string; def?: { PartitionCmd?: { concurrent?: boolean } } } }> };
+}
 
 /** Whether a statement runs in several transactions, and for CREATE INDEX CONCURRENTLY its table and name. */
 export async function concurrentKind(text: string): Promise<ConcurrentKind> {
@@ -32,15 +36,13 @@ export async function concurrentKind(text: string): Promise<ConcurrentKind> {
   const { parse } = await importExternal<typeof import('libpg-query')>('libpg-query');
   const parsed = (await parse(text).catch(() => undefined)) as { stmts?: Array<{ stmt: ParsedStmt }> } | undefined;
   const stmt = parsed?.stmts?.[0]?.stmt;
-  if (!stmt) return { kind: 'none' };
-  const index = stmt.IndexStmt;
+  const index = stmt?.IndexStmt;
   if (index?.concurrent && index.relation) {
     return { kind: 'create-index', target: { schema: index.relation.schemaname, table: index.relation.relname, index: index.idxname } };
   }
-  const name = Object.keys(stmt)[0];
-  // Only these statement kinds accept CONCURRENTLY and commit part-way.
-  if (name === 'ReindexStmt' || name === 'AlterTableStmt') return { kind: 'other', statement: name === 'ReindexStmt' ? 'REINDEX CONCURRENTLY' : 'DETACH PARTITION CONCURRENTLY' };
-  return { kind: 'none' };
+  if (stmt?.ReindexStmt?.params?.some((p) => p.DefElem?.defname === 'concurrently')) return { kind: 'other', statement: 'REINDEX CONCURRENTLY' };
+  const detach = stmt?.AlterTableStmt?.cmds?.some((c) => c.AlterTableCmd?.subtype === 'AT_DetachPartition' && c.AlterTableCmd.def?.PartitionCmd?.concurrent);
+  return detach ? { kind: 'other', statement: 'DETACH PARTITION CONCURRENTLY' } : { kind: 'none' };
 }
 
 const INVALID_INDEXES_SQL = `SELECT i.indexrelid::regclass::text AS name

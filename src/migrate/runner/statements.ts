@@ -43,19 +43,10 @@ export async function splitOrRefuse(sql: string, step: Step): Promise<SqlStateme
   }
 }
 
-async function runOne(ctx: RunningStep, statement: SqlStatement): Promise<void> {
+/** A lock timeout of this try (not the cancel of an interrupt) becomes LockTimedOut, for the retry loop. */
+async function asTry(ctx: RunningStep, work: Promise<unknown>): Promise<void> {
   try {
-    await cancellableQuery(queryTarget(ctx), statement.text);
-  } catch (err) {
-    if (!isOurCancel(err, ctx.signal) && isLockTimeout(err)) throw new LockTimedOut(err as Error);
-    throw err;
-  }
-}
-
-/** Drops what a timed-out try left; a drop that itself times out is one more timed-out try. */
-async function dropLeftovers(ctx: RunningStep, names: string[]): Promise<void> {
-  try {
-    await dropIndexes(ctx.session.client, names);
+    await work;
   } catch (err) {
     if (!isOurCancel(err, ctx.signal) && isLockTimeout(err)) throw new LockTimedOut(err as Error);
     throw err;
@@ -94,11 +85,12 @@ async function runWithRetries(ctx: RunningStep, step: Step, statement: SqlStatem
     interrupted: () => interruptedInStatementPause(ctx.signal, step, place, left),
   };
   await withLockRetries(retryContext(ctx), scope, async () => {
-    if (left.length) await dropLeftovers(ctx, left);
+    // A drop that itself times out is one more timed-out try.
+    if (left.length) await asTry(ctx, dropIndexes(ctx.session.client, left));
     left = [];
     const before = target ? await invalidIndexes(ctx.session.client, target) : [];
     try {
-      await runOne(ctx, statement);
+      await asTry(ctx, cancellableQuery(queryTarget(ctx), statement.text));
     } catch (err) {
       if (err instanceof LockTimedOut && target) left = (await invalidIndexes(ctx.session.client, target)).filter((n) => !before.includes(n));
       throw err;
