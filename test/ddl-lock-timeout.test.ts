@@ -69,7 +69,7 @@ describe('a migration blocked by a table lock', () => {
     const waiting = await lockWaiter(db);
     expect(waiting.query).toMatch(/^BEGIN;\nSET LOCAL lock_timeout = '1000ms';\nALTER TABLE gate/);
     await waitFor(async () => run.seen.stderr.includes('retry 1 of 3'), 'the first retry event');
-    expect(run.seen.stderr).toMatch(new RegExp(`migration 2 timed out waiting for AccessExclusiveLock on gate \\(lock_timeout 1 s\\), held by pid ${held.pid} \\("the-blocker", user \\w+[^)]*\\), idle in transaction since \\S+: LOCK TABLE gate IN ACCESS SHARE MODE; rolled back; retry 1 of 3 in `));
+    expect(run.seen.stderr).toMatch(new RegExp(`migration 2 timed out waiting for AccessExclusiveLock on gate \\(lock_timeout 1 s\\), held by pid ${held.pid} \\("the-blocker", user \\w+[^)]*\\), idle in transaction since \\S+ \\(its last query started \\S+\\): LOCK TABLE gate IN ACCESS SHARE MODE; rolled back; retry 1 of 3 in `));
     // Rolled back: while the runner pauses, nothing of the migration is there and the table is free.
     expect(await columns(db, 'gate')).toEqual(['id']);
     await held.client.query('ROLLBACK');
@@ -106,7 +106,10 @@ describe('a migration blocked by a table lock', () => {
     expect(err).toBeInstanceOf(TidemarkError);
     expect(err).toMatchObject({
       code: 'MIGRATION_DDL_LOCK_TIMEOUT', exitCode: 1,
-      data: { version: '2', file: '2_second.up.sql', dirty: false, tries: 2, lockTimeoutMs: 1000, blockers: [{ pid: held.pid, application: 'the-blocker' }] },
+      data: {
+        version: '2', file: '2_second.up.sql', dirty: false, tries: 2, lockTimeoutMs: 1000, lockTimeoutSetBy: 'tidemark',
+        blockers: [{ pid: held.pid, application: 'the-blocker', state: 'idle in transaction', queryStart: expect.any(String), query: 'LOCK TABLE gate IN ACCESS SHARE MODE' }],
+      },
     });
     const retries = events.filter((e) => e.type === 'retry');
     expect(retries).toHaveLength(1);
@@ -181,6 +184,21 @@ describe('a no-transaction migration', () => {
     expect(await state(db)).toEqual({ v: '2', dirty: true });
     expect((await db.query("SELECT to_regclass('side') IS NOT NULL AS s")).rows[0]).toEqual({ s: true });
     expect((await db.query("SELECT indisvalid FROM pg_index WHERE indexrelid = 'gate_id'::regclass")).rows).toEqual([{ indisvalid: false }]);
+  });
+});
+
+describe('statements that commit part-way', () => {
+  it('REINDEX CONCURRENTLY is not retried: the first timeout ends the run, saying why', async () => {
+    const { db, dir } = await gated('ddl_reindex', '-- tidemark:no-transaction\nREINDEX INDEX CONCURRENTLY gate_idx;\n');
+    await db.query('CREATE INDEX gate_idx ON gate (id)');
+    const held = await blocker(db, 'LOCK TABLE gate IN SHARE UPDATE EXCLUSIVE MODE');
+    const result = await runCli('migrate', ['--dir', dir, '--ddl-lock-timeout', '1s', '--ddl-retries', '3'], { env: { DATABASE_URL: db.url } });
+    expect(result.code, result.stderr).toBe(1);
+    expect(result.stderr).not.toContain('retry 1 of 3');
+    expect(result.stderr).toMatch(/^MIGRATION_DDL_LOCK_TIMEOUT/m);
+    expect(result.stderr).toContain(`the only try timed out waiting for ShareUpdateExclusiveLock on gate (lock_timeout 1 s), held by pid ${held.pid}`);
+    expect(result.stderr).toContain('REINDEX CONCURRENTLY is not retried: a try that timed out may have committed part of its work');
+    expect(await state(db)).toEqual({ v: '2', dirty: true });
   });
 });
 

@@ -29,6 +29,8 @@ export interface BlockingSession {
   /** When its state began (idle in transaction since…). */
   since: Date | null;
   transactionStart: Date | null;
+  /** When its current (or, when idle, its last) query started. */
+  queryStart: Date | null;
   query: string;
 }
 
@@ -41,7 +43,7 @@ export interface LockWait {
   holders: BlockingSession[];
 }
 
-const BLOCKERS_SQL = `SELECT w.relation, w.mode, a.pid, a.application_name, a.usename, host(a.client_addr), a.state, a.state_change, a.xact_start, left(a.query, 200)
+const BLOCKERS_SQL = `SELECT w.relation, w.mode, a.pid, a.application_name, a.usename, host(a.client_addr), a.state, a.state_change, a.xact_start, a.query_start, left(a.query, 200)
   FROM pg_stat_activity a
   LEFT JOIN LATERAL (SELECT relation::regclass::text AS relation, mode FROM pg_locks WHERE pid = $1 AND NOT granted LIMIT 1) w ON true
  WHERE a.pid = ANY (pg_blocking_pids($1))
@@ -56,8 +58,8 @@ async function backendActive(monitor: pg.Client, pid: number): Promise<boolean> 
 async function readLockWait(monitor: pg.Client, pid: number, waitedMs: number): Promise<LockWait | undefined> {
   const { rows } = await monitor.query({ text: BLOCKERS_SQL, values: [pid], rowMode: 'array' });
   if (!rows.length) return undefined;
-  const holders = rows.map(([, , holderPid, application, user, clientAddress, state, since, transactionStart, query]) => ({
-    pid: holderPid, application, user, clientAddress, state, since, transactionStart, query,
+  const holders = rows.map(([, , holderPid, application, user, clientAddress, state, since, transactionStart, queryStart, query]) => ({
+    pid: holderPid, application, user, clientAddress, state, since, transactionStart, queryStart, query,
   }));
   return { waitedMs, relation: rows[0][0], mode: rows[0][1], holders };
 }
@@ -171,9 +173,11 @@ export function watchBackend(database: DatabaseTarget, client: pg.Client, watch:
 export function describeBlockingSession(holder: BlockingSession): string {
   const app = holder.application ? `"${holder.application}"` : 'no application_name';
   const since = holder.since ? ` since ${holder.since.toISOString()}` : '';
+  // An idle session's text is its last query, which ended before `since`.
+  const started = holder.queryStart && holder.state !== 'active' ? ` (its last query started ${holder.queryStart.toISOString()})` : '';
   const query = holder.query ? `: ${holder.query.replace(/\s+/g, ' ').slice(0, 120)}` : '';
   const from = holder.clientAddress ? ` from ${holder.clientAddress}` : '';
-  return `pid ${holder.pid} (${app}, user ${holder.user}${from}), ${holder.state ?? 'unknown state'}${since}${query}`;
+  return `pid ${holder.pid} (${app}, user ${holder.user}${from}), ${holder.state ?? 'unknown state'}${since}${started}${query}`;
 }
 
 /** The lock a wait is for: `AccessExclusiveLock on orders`, or `a lock`. */

@@ -17,7 +17,8 @@ function blockerText(wait: LockWait | undefined): string {
 
 function blockersData(wait: LockWait | undefined): Record<string, unknown>[] {
   return (wait?.holders ?? []).map((h) => ({
-    pid: h.pid, application: h.application, user: h.user, state: h.state, since: h.since?.toISOString() ?? null, query: h.query,
+    pid: h.pid, application: h.application, user: h.user, state: h.state, since: h.since?.toISOString() ?? null,
+    queryStart: h.queryStart?.toISOString() ?? null, query: h.query,
   }));
 }
 
