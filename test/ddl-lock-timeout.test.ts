@@ -219,6 +219,21 @@ describe('interrupts', () => {
     expect(await state(db)).toEqual({ v: '1', dirty: false });
     expect(await columns(db, 'gate')).toEqual(['id']);
   });
+
+  it('SIGTERM in the pause before a statement of a no-transaction file is retried: says which statements ran, dirty', async () => {
+    const sql = '-- tidemark:no-transaction\nCREATE TABLE side (id int);\nALTER TABLE gate ADD COLUMN note text;\n';
+    const { db, dir } = await gated('ddl_sigint_notx', sql);
+    await blocker(db);
+    const run = start('migrate', ['--dir', dir, '--ddl-lock-timeout', '1s'], { DATABASE_URL: db.url });
+    await waitFor(async () => run.seen.stderr.includes('retry 2 of 3'), 'the second retry event', 60_000);
+    run.child.kill('SIGTERM');
+    const result = await run.done;
+    expect(result.code, result.stderr).toBe(143);
+    expect(result.stderr).toContain('stopped while waiting to retry statement 2 after a lock timeout: statement 2 (line 3) did not run; statement 1 of 2 ran and stays applied; the database is dirty at version 2');
+    expect(await state(db)).toEqual({ v: '2', dirty: true });
+    expect(await columns(db, 'gate')).toEqual(['id']);
+    expect((await db.query("SELECT to_regclass('side') IS NOT NULL AS s")).rows[0].s).toBe(true);
+  });
 });
 
 describe('settings', () => {
