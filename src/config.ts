@@ -20,8 +20,12 @@ export interface ConfigInput {
   embedded?: boolean;
   migrationsDir?: string;
   migrationsTable?: string;
-  /** `30s`, `2m`, `500ms` or a number of seconds. */
+  /** How long to wait for the migration (advisory) lock: `30s`, `2m`, `500ms` or a number of seconds. */
   lockTimeout?: string | number;
+  /** PostgreSQL's lock_timeout for each migration (how long its DDL may queue for a table lock); 0: not set. */
+  ddlLockTimeout?: string | number;
+  /** How many times a migration that hit a lock timeout is tried again. */
+  ddlRetries?: string | number;
   /** The oldest server db:check accepts: `18`, `16.4`. */
   minServerVersion?: string;
   /** Extensions db:check requires. */
@@ -71,7 +75,12 @@ export interface Settings {
   /** The configured database, or the embedded one (--embedded, TIDEMARK_EMBEDDED). */
   database: DatabaseTarget;
   migrations: MigrationSettings;
+  /** How long to wait for the migration (advisory) lock. */
   lockTimeoutMs: number;
+  /** PostgreSQL's lock_timeout for each migration (TIDEMARK_DDL_LOCK_TIMEOUT); 0: tidemark sets none. */
+  ddlLockTimeoutMs: number;
+  /** Retries of a migration (or a no-transaction statement) that failed for a lock timeout (TIDEMARK_DDL_RETRIES). */
+  ddlRetries: number;
   /** How often a running migration that waits for a lock says so (TIDEMARK_LOCK_REPORT_INTERVAL); 0 never. */
   lockReportIntervalMs: number;
   backup: BackupDirSettings;
@@ -131,6 +140,10 @@ export interface ServerVersion {
 
 export const DEFAULT_LOCK_TIMEOUT_MS = 15_000;
 export const DEFAULT_LOCK_REPORT_INTERVAL_MS = 5_000;
+export const DEFAULT_DDL_LOCK_TIMEOUT_MS = 5_000;
+export const DEFAULT_DDL_RETRIES = 3;
+/** PostgreSQL's largest lock_timeout (INT_MAX milliseconds, about 24.8 days). */
+const MAX_PG_TIMEOUT_MS = 2_147_483_647;
 export const DEFAULT_BACKFILL_LOCK_TIMEOUT_MS = 5_000;
 export const DEFAULT_BACKFILL_STATEMENT_TIMEOUT_MS = 60_000;
 
@@ -178,6 +191,7 @@ export function settingsFrom(input: ConfigInput, env: Record<string, string | un
       table: resolveTable(input.migrationsTable ?? env.MIGRATIONS_TABLE, database),
     },
     lockTimeoutMs: parseDuration(input.lockTimeout ?? env.TIDEMARK_LOCK_TIMEOUT, DEFAULT_LOCK_TIMEOUT_MS, '--lock-timeout'),
+    ...ddlSettings(input, env),
     lockReportIntervalMs: parseDuration(env.TIDEMARK_LOCK_REPORT_INTERVAL, DEFAULT_LOCK_REPORT_INTERVAL_MS, 'TIDEMARK_LOCK_REPORT_INTERVAL'),
     backup: loadBackupDirSettings(input, env, cwd),
     chores: loadChoreSettings(input, env, cwd),
@@ -192,6 +206,17 @@ function loadLintSettings(input: ConfigInput, env: Record<string, string | undef
   const label = input.lintPgVersion !== undefined ? '--pg-version' : 'TIDEMARK_LINT_PG_VERSION';
   const pgVersion = version === undefined ? file.pgVersion : parsePgMajor(version, label, (cause) => configError(`read ${label}`, cause));
   return { configFile: file.file, pgVersion, rules: file.rules };
+}
+
+/** The table-lock settings of a migration run: a flag (or API option) wins over the environment. */
+function ddlSettings(input: ConfigInput, env: Record<string, string | undefined>): Pick<Settings, 'ddlLockTimeoutMs' | 'ddlRetries'> {
+  const timeoutLabel = input.ddlLockTimeout !== undefined ? '--ddl-lock-timeout' : 'TIDEMARK_DDL_LOCK_TIMEOUT';
+  const ddlLockTimeoutMs = parseDuration(input.ddlLockTimeout ?? env.TIDEMARK_DDL_LOCK_TIMEOUT, DEFAULT_DDL_LOCK_TIMEOUT_MS, timeoutLabel);
+  if (ddlLockTimeoutMs > MAX_PG_TIMEOUT_MS) {
+    throw configError(`read ${timeoutLabel}`, `${ddlLockTimeoutMs} ms is more than PostgreSQL's largest lock_timeout (${MAX_PG_TIMEOUT_MS} ms)`, 'use 0 to wait without limit');
+  }
+  const retriesLabel = input.ddlRetries !== undefined ? '--ddl-retries' : 'TIDEMARK_DDL_RETRIES';
+  return { ddlLockTimeoutMs, ddlRetries: parseCount(input.ddlRetries ?? env.TIDEMARK_DDL_RETRIES, DEFAULT_DDL_RETRIES, retriesLabel) };
 }
 
 function loadBackupDirSettings(input: ConfigInput, env: Record<string, string | undefined>, cwd: string): BackupDirSettings {
@@ -288,6 +313,14 @@ export function parseDuration(value: string | number | undefined, fallbackMs: nu
   const match = String(value).trim().match(/^(\d+(?:\.\d+)?)(ms|s|m|h)?$/);
   if (!match) throw configError(`read ${label}`, `"${value}" is not a duration`, 'use a number of seconds or a value such as 500ms, 30s, 2m, 1h');
   return Math.round(Number(match[1]) * UNITS[match[2] ?? 's']);
+}
+
+/** A whole number of at least 0 (`3`), or the fallback when unset. */
+export function parseCount(value: string | number | undefined, fallback: number, label: string): number {
+  if (value === undefined || value === '') return fallback;
+  const text = String(value).trim();
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text))) throw configError(`read ${label}`, `"${value}" is not a whole number of at least 0`);
+  return Number(text);
 }
 
 export function isTrue(value: string | undefined): boolean {

@@ -18,6 +18,7 @@ export const ERROR_CODES = {
   MIGRATION_FORCE_FAILED: 'failure',
   MIGRATION_DIRTY: 'failure',
   MIGRATION_LOCK_TIMEOUT: 'failure',
+  MIGRATION_DDL_LOCK_TIMEOUT: 'failure',
   MIGRATION_CHECKSUM_MISMATCH: 'failure',
   MIGRATION_OUT_OF_ORDER: 'failure',
   MIGRATION_DOWN_MISSING: 'failure',

@@ -16,6 +16,8 @@ export { lintMigrations, lintScripts, runnerDdlLockTimeoutMs, RULES, RULE_IDS, E
 export { autoMigrate, type AutoMigrateOptions, type AutoMigrateResult } from './auto-migrate.js';
 export { startDevDatabase, stopDevDatabase, devDatabaseStatus, type DevDbStatus } from './devdb/index.js';
 export type { MigrationEvent, RunReport, StepReport } from './migrate/runner/run.js';
+export type { LockRetry, StepLockTimeout } from './migrate/runner/ddl-lock.js';
+export type { LockWait, BlockingSession } from './migrate/runner/backend-watch.js';
 export * from './backup/index.js';
 export { checkDatabase, type CheckReport, type CheckLine, type CheckOptions, type CheckStatus } from './chores/check.js';
 export { databaseStats, type StatsReport, type TableStats } from './chores/stats.js';

@@ -11,7 +11,9 @@ const cli = withDatabaseOptions(command('migrate:down', '[N | --to V | --all] [-
   .option('--all', 'roll back every migration (needs --yes)')
   .option('--yes', 'confirm --all without a prompt')
   .option('--dry-run', 'list what would run and change nothing')
-  .option('--sql', 'with --dry-run: print each migration\'s SQL');
+  .option('--sql', 'with --dry-run: print each migration\'s SQL')
+  .option('--ddl-lock-timeout <duration>', 'PostgreSQL lock_timeout of each migration, how long its DDL may queue for a table lock; not the migration lock (TIDEMARK_DDL_LOCK_TIMEOUT, default 5s, 0 sets none)')
+  .option('--ddl-retries <n>', 'tries again a migration that timed out waiting for a table lock, up to N times (TIDEMARK_DDL_RETRIES, default 3)');
 
 void run(async ({ out, settings }) => {
   const { args, options } = parse(cli);
@@ -23,7 +25,7 @@ void run(async ({ out, settings }) => {
   if (toText !== undefined && to === undefined) throw invalidVersion('read --to', toText, 'a whole number from 0 to 9223372036854775807');
   const yes = await confirm(options.all && !options.dryRun ? 'Roll back ALL migrations? This drops what they created.' : undefined, !!options.yes);
   const { signal, onEvent } = interruptibleRun(out, !options.json);
-  const report = await migrateDown(settings(options), {
+  const report = await migrateDown(settings(options, { ddlLockTimeout: options.ddlLockTimeout as string | undefined, ddlRetries: options.ddlRetries as string | undefined }), {
     count, to, all: !!options.all, yes, dryRun: !!options.dryRun, sql: !!options.sql, onEvent, signal,
   });
   if (options.json) out.json(report);

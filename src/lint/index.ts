@@ -57,12 +57,11 @@ export interface LintReport {
 }
 
 /**
- * The lock_timeout the runner sets on DDL. None yet: every file must set its
- * own. When the runner's setting lands in Settings as `ddlLockTimeoutMs`,
- * this returns it and missing-lock-timeout stands down.
+ * The lock_timeout the runner sets on DDL (--ddl-lock-timeout, default 5s);
+ * undefined when it sets none (0), and then missing-lock-timeout speaks up.
  */
 export function runnerDdlLockTimeoutMs(settings: SettingsWithoutDatabase): number | undefined {
-  return (settings as { ddlLockTimeoutMs?: number }).ddlLockTimeoutMs;
+  return settings.ddlLockTimeoutMs > 0 ? settings.ddlLockTimeoutMs : undefined;
 }
 
 /** What the runner calls before it applies steps: the findings for these scripts, in order. */

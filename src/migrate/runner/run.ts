@@ -2,6 +2,7 @@ import { abortSignalName, interruptedError } from '../../errors.js';
 import type { LockHolder } from '../state/lock.js';
 import { executeStep, versionLabel, type StepResult } from './execute.js';
 import type { LockWait } from './backend-watch.js';
+import type { LockRetry } from './ddl-lock.js';
 import type { Step } from './plan.js';
 import type { Session } from './session.js';
 
@@ -11,6 +12,8 @@ export type MigrationEvent =
   | { type: 'lock-wait'; holder: LockHolder | undefined }
   /** A running migration waits for a lock that other sessions hold; repeated while it waits. */
   | { type: 'blocked'; step: Step; wait: LockWait }
+  /** A migration (or one statement of a no-transaction file) timed out waiting for a lock, was undone, and is tried again after a pause. */
+  | ({ type: 'retry'; step: Step } & LockRetry)
   | { type: 'warning'; message: string };
 
 export type EventListener = (event: MigrationEvent) => void;
@@ -83,10 +86,11 @@ export async function runSteps(session: Session, steps: Step[], current: bigint 
   for (const step of steps) await step.script.load();
   const reports: StepReport[] = [];
   const onLockWait = options.onEvent && ((step: Step) => (wait: LockWait) => options.onEvent!({ type: 'blocked', step, wait }));
+  const onRetry = options.onEvent && ((step: Step) => (retry: LockRetry) => options.onEvent!({ type: 'retry', step, ...retry }));
   for (const [index, step] of steps.entries()) {
     if (options.signal?.aborted) throw stoppedBetweenSteps(options.signal, steps, index);
     options.onEvent?.({ type: 'migrating', step, index, total: steps.length });
-    const result = await executeStep({ session, signal: options.signal, onLockWait: onLockWait?.(step) }, step);
+    const result = await executeStep({ session, signal: options.signal, onLockWait: onLockWait?.(step), onRetry: onRetry?.(step) }, step);
     reports.push(stepReport(step, result));
     options.onEvent?.({ type: 'migrated', step, result, index, total: steps.length });
   }

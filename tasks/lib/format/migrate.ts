@@ -3,7 +3,8 @@ import type { MigrationEvent, RunReport, StepReport } from '../../../src/migrate
 import type { StatusReport } from '../../../src/migrate/commands/status.js';
 import type { HistoryReport } from '../../../src/migrate/commands/history.js';
 import { describeHolder } from '../../../src/migrate/state/lock.js';
-import type { BlockingSession, LockWait } from '../../../src/migrate/runner/backend-watch.js';
+import { describeBlockingSession, describeWaitedLock, type LockWait } from '../../../src/migrate/runner/backend-watch.js';
+import { lockTimeoutText, type LockRetry } from '../../../src/migrate/runner/ddl-lock.js';
 import type { Step } from '../../../src/migrate/runner/plan.js';
 import type { Output } from '../cli.js';
 
@@ -22,6 +23,7 @@ function stepLabel(step: Pick<StepReport, 'version' | 'name' | 'fileName'>): str
 export function printEvent(out: Output, event: MigrationEvent): void {
   if (event.type === 'lock-wait') out.warn(`waiting for the migration lock, ${describeHolder(event.holder)}`);
   else if (event.type === 'blocked') out.warn(describeLockWait(event.step, event.wait));
+  else if (event.type === 'retry') out.warn(describeRetry(event.step, event));
   else if (event.type === 'warning') out.warn(`warning: ${event.message}`);
   else if (event.type === 'migrated') {
     const { step, result } = event;
@@ -31,18 +33,20 @@ export function printEvent(out: Output, event: MigrationEvent): void {
   }
 }
 
-function describeBlocker(holder: BlockingSession): string {
-  const app = holder.application ? `"${holder.application}"` : 'no application_name';
-  const since = holder.since ? ` since ${holder.since.toISOString()}` : '';
-  const query = holder.query ? `: ${holder.query.replace(/\s+/g, ' ').slice(0, 120)}` : '';
-  return `pid ${holder.pid} (${app}, user ${holder.user}${holder.clientAddress ? ` from ${holder.clientAddress}` : ''}), ${holder.state ?? 'unknown state'}${since}${query}`;
-}
-
 /** A migration waits for a lock: which, for how long, held by whom; meanwhile its queued lock blocks others too. */
 export function describeLockWait(step: Step, wait: LockWait): string {
-  const what = wait.mode ? `${wait.mode}${wait.relation ? ` on ${wait.relation}` : ''}` : 'a lock';
-  const by = wait.holders.map(describeBlocker).join('; ');
-  return `  migration ${step.version} has waited ${ms(wait.waitedMs)} for ${what}, held by ${by} (queries on that table queue behind it)`;
+  const by = wait.holders.map(describeBlockingSession).join('; ');
+  return `  migration ${step.version} has waited ${ms(wait.waitedMs)} for ${describeWaitedLock(wait)}, held by ${by} (queries on that table queue behind it)`;
+}
+
+/** A try timed out waiting for a lock and was undone: who held it, and when the next try comes. */
+export function describeRetry(step: Step, retry: LockRetry): string {
+  const what = retry.statement ? `migration ${step.version}, statement ${retry.statement.index} of ${retry.statement.total} (line ${retry.statement.line}),` : `migration ${step.version}`;
+  const lock = retry.wait ? describeWaitedLock(retry.wait) : 'a lock';
+  const by = retry.wait?.holders.length ? `held by ${retry.wait.holders.map(describeBlockingSession).join('; ')}` : 'held by a session that was not seen';
+  const undone = retry.statement ? 'it did not run (statements before it stay applied)' : 'rolled back';
+  const left = retry.invalidIndexes ? `; the invalid index ${retry.invalidIndexes.join(', ')} it left is dropped first` : '';
+  return `  ${what} timed out waiting for ${lock} (${lockTimeoutText(retry.lockTimeout)}), ${by}; ${undone}${left}; retry ${retry.attempt} of ${retry.retries} in ${ms(retry.delayMs)}`;
 }
 
 export function printDryRun(out: Output, report: RunReport, verb: string): void {
