@@ -35,10 +35,12 @@ interface LintRun {
   pgVersion?: number;
   databaseUrl?: string;
   cwd?: string;
+  /** The runner's --ddl-lock-timeout; the fixtures are linted as for a runner that sets none ('0'), where missing-lock-timeout speaks. */
+  ddlLockTimeout?: string;
 }
 
 async function lintFiles(files: string[], run: LintRun = {}): Promise<LintReport> {
-  const env = run.databaseUrl ? { DATABASE_URL: run.databaseUrl } : {};
+  const env = { TIDEMARK_DDL_LOCK_TIMEOUT: run.ddlLockTimeout ?? '0', ...(run.databaseUrl ? { DATABASE_URL: run.databaseUrl } : {}) };
   const settings = loadSettings({ cwd: run.cwd ?? project, env, requireDatabase: false, lint: true, lintPgVersion: run.pgVersion });
   return lintMigrations(settings, { files });
 }
@@ -53,6 +55,12 @@ describe.each([15, 18])('static lint for PostgreSQL %i', (pgVersion) => {
     expect(found(bad)).toEqual([await expectation(rule)]);
     const good = await lintFiles(await goodFixture(rule), { pgVersion });
     expect(found(good)).toEqual([]);
+  });
+
+  it('missing-lock-timeout stands down when the runner sets a lock_timeout itself (its default, 5s)', async () => {
+    const files = await fixtureFiles('missing-lock-timeout.bad.sql');
+    expect(found(await lintFiles(files, { pgVersion }))).toEqual([await expectation('missing-lock-timeout')]);
+    expect(found(await lintFiles(files, { pgVersion, ddlLockTimeout: '5s' }))).toEqual([]);
   });
 
   it('enum-add-value-in-transaction: allowed in a transaction from PostgreSQL 12', async () => {
