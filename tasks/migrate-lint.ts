@@ -1,6 +1,6 @@
-import { lintMigrations } from '../src/index.js';
+import { lintFailedError, lintMigrations } from '../src/index.js';
 import { command, parse, rawValues, run, usageError, withDatabaseOptions } from './lib/cli.js';
-import { lintFailed, printGithub, printLintReport } from './lib/format/lint.js';
+import { printGithub, printLintReport } from './lib/format/lint.js';
 import { interruptOnSignals } from './lib/signals.js';
 
 const cli = withDatabaseOptions(command('migrate:lint', '[FILE...] [--all] [--pg-version N] [--format text|json|github]',
@@ -30,5 +30,5 @@ void run(async ({ out, settingsWithoutDatabase }) => {
   if (format === 'json') out.json(report);
   else if (format === 'github') printGithub(out, report);
   else printLintReport(out, report);
-  if (report.counts.error) throw lintFailed(report);
+  if (report.counts.error) throw lintFailedError(report);
 }, json);

@@ -147,3 +147,52 @@ describe('migrate:lint interrupted', () => {
     expect(all).toContain('nothing was changed: the lint only reads');
   });
 });
+
+describe('migrate --lint and autoMigrate({ lint: true })', () => {
+  const files = {
+    '1_t.up.sql': 'CREATE TABLE t (id int);', '1_t.down.sql': 'DROP TABLE t;',
+    '2_gone.up.sql': 'DROP TABLE t CASCADE;', '2_gone.down.sql': 'CREATE TABLE t (id int);',
+  };
+  const state = async (db: Awaited<ReturnType<typeof createTestDatabase>>) => ({
+    version: (await db.query('SELECT version::int AS v, dirty FROM schema_migrations')).rows[0],
+    table: (await db.query("SELECT to_regclass('t') IS NOT NULL AS exists")).rows[0].exists,
+  });
+
+  it('an error finding in a pending migration applies nothing; the findings are printed', async () => {
+    const db = await createTestDatabase('lint_gate');
+    const { project: cwd } = await migrationsDir(files);
+    const env = { DATABASE_URL: db.url };
+    expect((await runCli('migrate', ['--steps', '1'], { cwd, env })).code).toBe(0);
+    const refused = await runCli('migrate', ['--lint'], { cwd, env });
+    expect(refused.code, refused.stderr).toBe(1);
+    expect(refused.stdout).toContain('migrations/2_gone.up.sql:1:1: error drop-cascade');
+    expect(refused.stderr).toMatch(/^MIGRATION_LINT_FAILED: 1 error in the migrations/);
+    expect(await state(db)).toEqual({ version: { v: 1, dirty: false }, table: true });
+    // Without the gate the same run applies it: the refusal was the lint's.
+    expect((await runCli('migrate', [], { cwd, env })).code).toBe(0);
+    expect(await state(db)).toEqual({ version: { v: 2, dirty: false }, table: false });
+  });
+
+  it('warnings alone let the run go on, printed before it', async () => {
+    const db = await createTestDatabase('lint_gate_warn');
+    const { project: cwd } = await migrationsDir({ ...files, '2_gone.up.sql': 'DROP TABLE t;' });
+    const env = { DATABASE_URL: db.url };
+    expect((await runCli('migrate', ['--steps', '1'], { cwd, env })).code).toBe(0);
+    const result = await runCli('migrate', ['--lint'], { cwd, env });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/warning drop-table[^]*Migrated from version 1 to 2/);
+    expect(await state(db)).toEqual({ version: { v: 2, dirty: false }, table: false });
+  });
+
+  it('autoMigrate({ lint: true }) throws MIGRATION_LINT_FAILED and applies nothing', async () => {
+    const db = await createTestDatabase('lint_gate_api');
+    const { project: cwd, dir } = await migrationsDir(files);
+    const { autoMigrate } = await import('../src/index.js');
+    await expect(autoMigrate({ cwd, migrationsDir: dir, env: { DATABASE_URL: db.url }, lint: true })).rejects.toMatchObject({ code: 'MIGRATION_LINT_FAILED', data: { rules: ['drop-cascade'] } });
+    // The lint only reads: not even the version table was created.
+    expect((await db.query("SELECT to_regclass('schema_migrations') IS NULL AS none")).rows[0].none).toBe(true);
+    const report = await autoMigrate({ cwd, migrationsDir: dir, env: { DATABASE_URL: db.url } });
+    expect(report).toMatchObject({ skipped: false });
+    expect(await state(db)).toEqual({ version: { v: 2, dirty: false }, table: false });
+  });
+});

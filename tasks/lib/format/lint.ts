@@ -1,6 +1,5 @@
 /** migrate:lint's renderings: text for people, GitHub Actions workflow commands for CI annotations. */
 import type { Finding, LintReport } from '../../../src/index.js';
-import { TidemarkError } from '../../../src/errors.js';
 import type { Output } from '../cli.js';
 import { prettySize } from './table.js';
 
@@ -69,13 +68,3 @@ export function printGithub(out: Output, report: LintReport): void {
   out.line(summaryLine(report));
 }
 
-export function lintFailed(report: LintReport): TidemarkError {
-  const errors = report.findings.filter((f) => f.severity === 'error');
-  const rules = [...new Set(errors.map((f) => f.rule))];
-  return new TidemarkError('MIGRATION_LINT_FAILED', `${plural(errors.length, 'error')} in the migrations`, {
-    operation: `lint ${plural(report.files.length, 'migration file')}`,
-    cause: `${errors.map((f) => `${f.file}:${f.line}:${f.column} ${f.rule}`).slice(0, 5).join('; ')}${errors.length > 5 ? `; and ${errors.length - 5} more` : ''}`,
-    hint: 'each finding says the safe way; a deliberate exception takes -- tidemark:lint-ignore RULE reason on the line above the statement',
-    data: { errors: errors.length, rules },
-  });
-}
