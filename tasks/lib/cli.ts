@@ -90,7 +90,9 @@ export function parse(cli: CAC, argv = process.argv.slice(2)): Parsed {
   if (parsed.options.help) process.exit(0);
   cli.globalCommand.checkUnknownOptions();
   cli.globalCommand.checkOptionValue();
-  return { args: [...parsed.args.map(String), ...negative], options: parsed.options as Options };
+  // After a bare `--` everything is an argument (`tidemark migrate:lint -- -odd-name.sql`), as go-task passes it.
+  const afterDashes = ((parsed.options['--'] as unknown[] | undefined) ?? []).map(String);
+  return { args: [...parsed.args.map(String), ...afterDashes, ...negative], options: parsed.options as Options };
 }
 
 /**
