@@ -52,6 +52,7 @@ export const ERROR_CODES = {
   PSQL_NOT_FOUND: 'failure',
   CONNECTION_LOST: 'failure',
   DEPENDENCY_MISSING: 'usage',
+  SCRATCH_DATABASE_FAILED: 'failure',
   INTERRUPTED: 'interrupted',
 } as const;
 

@@ -12,7 +12,7 @@ export { migrateVersion, formatVersion, type VersionResult } from './migrate/com
 export { migrateHistory, type HistoryReport } from './migrate/commands/history.js';
 export { createMigration, type CreateOptions, type CreateResult } from './migrate/commands/create.js';
 export { migrateBootstrap, type BootstrapOptions, type BootstrapResult } from './migrate/commands/bootstrap.js';
-export { lintMigrations, lintScripts, runnerDdlLockTimeoutMs, RULES, RULE_IDS, EMBEDDED_PG_MAJOR, type LintOptions, type LintReport, type Finding, type FindingCounts, type Claim, type SizeClass, type LockClaim, type LockMode, type RuleId, type RuleSetting, type Severity, type ScriptInput, type RuleInfo } from './lint/index.js';
+export { lintMigrations, lintScripts, runnerDdlLockTimeoutMs, RULES, RULE_IDS, EMBEDDED_PG_MAJOR, type LintOptions, type LintReport, type Finding, type TracedFinding, type TraceVerdict, type TracedStatement, type FindingCounts, type Claim, type SizeClass, type LockClaim, type LockMode, type RuleId, type RuleSetting, type Severity, type ScriptInput, type RuleInfo } from './lint/index.js';
 export { lintBeforeMigrate, lintFailedError, type LintGateOptions } from './lint/gate.js';
 export { autoMigrate, type AutoMigrateOptions, type AutoMigrateResult } from './auto-migrate.js';
 export { startDevDatabase, stopDevDatabase, devDatabaseStatus, type DevDbStatus } from './devdb/index.js';

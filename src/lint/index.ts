@@ -15,11 +15,15 @@ import { readMigrationDir, type MigrationSet } from '../migrate/source/index.js'
 import { serverCatalog } from './catalog.js';
 import { Linter, type LinterOptions, type ScriptInput } from './linter.js';
 import { countFindings, type Finding, type FindingCounts } from './types.js';
+import { traceScripts } from './trace.js';
+import { judgeFindings, type TracedFinding } from './trace-verdict.js';
 
 export type { Finding, FindingCounts, Claim, SizeClass } from './types.js';
 export type { LockClaim, LockMode } from './locks.js';
 export type { RuleId, RuleSetting, Severity } from './rule-ids.js';
 export type { ScriptInput } from './linter.js';
+export type { TraceVerdict, TracedFinding } from './trace-verdict.js';
+export type { TracedStatement } from './trace.js';
 export { RULES, type RuleInfo } from './rules.js';
 export { RULE_IDS } from './rule-ids.js';
 
@@ -35,6 +39,12 @@ export interface LintOptions {
   offline?: boolean;
   /** Migrations from elsewhere than the configured directory. */
   source?: MigrationSet;
+  /**
+   * Also run the linted migrations on a scratch database of the configured
+   * server (brought to the database's version by the directory's own
+   * migrations) and hold each finding against what the server did there.
+   */
+  trace?: boolean;
   /** The lock_timeout the runner sets for DDL (ms); default: what the settings say the runner sets. */
   runnerLockTimeoutMs?: number;
   signal?: AbortSignal;
@@ -51,9 +61,11 @@ export interface LintReport {
   pgVersionFrom: 'server' | 'configuration' | 'default';
   /** Whether the server's catalog (table sizes, column types, casts) was consulted. */
   catalog: boolean;
-  findings: Finding[];
+  findings: TracedFinding[];
   counts: FindingCounts;
   notes: string[];
+  /** With `trace`: how many statements ran on the scratch database, from which version, and how many findings it contradicted. */
+  trace?: { statements: number; startingVersion: string | null; disagreements: number };
 }
 
 /**
@@ -127,6 +139,22 @@ async function chooseScripts(settings: SettingsWithoutDatabase, options: LintOpt
   return { scope, scripts };
 }
 
+/** Runs the scripts on a scratch database and replaces each finding by its verdict (in place: the report lists what the trace has). */
+async function traceAndJudge(settings: SettingsWithoutDatabase, scripts: ScriptInput[], findings: Finding[], options: LintOptions, notes: string[]): Promise<LintReport['trace']> {
+  if (!settings.database) {
+    throw new TidemarkError('CONFIG_INVALID', 'the trace needs a database', {
+      operation: 'trace migrations', cause: 'no database is configured: the trace runs the migrations on a scratch database of that server', hint: 'set DATABASE_URL, or use --embedded',
+    });
+  }
+  const { traced, startingVersion, notes: traceNotes } = await traceScripts(settings as Settings, scripts, { source: options.source, signal: options.signal });
+  notes.push(...traceNotes);
+  const judged = judgeFindings(findings, traced);
+  findings.splice(0, findings.length, ...judged);
+  const disagreements = judged.filter((f) => f.trace?.differences.length).length;
+  if (disagreements) notes.push(`the trace disagreed with ${disagreements} finding${disagreements === 1 ? '' : 's'}: what the server did is shown`);
+  return { statements: traced.length, startingVersion: startingVersion === null ? null : String(startingVersion), disagreements };
+}
+
 /** Lints the pending migrations (every one when no database is reachable, or with `all`), or the files named. */
 export async function lintMigrations(settings: SettingsWithoutDatabase, options: LintOptions = {}): Promise<LintReport> {
   const notes: string[] = [];
@@ -152,8 +180,9 @@ export async function lintMigrations(settings: SettingsWithoutDatabase, options:
       if (options.signal?.aborted) throw interruptedError(abortSignalName(options.signal), 'lint migrations', 'nothing was changed: the lint only reads');
       findings.push(...(await linter.lintScript(script)));
     }
+    const traced = options.trace ? await traceAndJudge(settings, scripts, findings, options, notes) : undefined;
     return {
-      scope, files: scripts.map((s) => s.file), pgVersion,
+      scope, files: scripts.map((s) => s.file), pgVersion, trace: traced,
       pgVersionFrom: server ? 'server' : lint.pgVersion ? 'configuration' : 'default',
       catalog: !!client, findings, counts: countFindings(findings), notes,
     };

@@ -1,5 +1,5 @@
 /** migrate:lint's renderings: text for people, GitHub Actions workflow commands for CI annotations. */
-import type { Finding, LintReport } from '../../../src/index.js';
+import type { Finding, LintReport, TracedFinding } from '../../../src/index.js';
 import type { Output } from '../cli.js';
 import { prettySize } from './table.js';
 
@@ -22,11 +22,23 @@ export function effectLine(f: Finding): string {
   return `${lock}; rewrite: ${f.rewrite}; scan: ${f.scan}${sizeText(f)}`;
 }
 
-function printFinding(out: Output, f: Finding): void {
+/** `trace: as claimed`, or what the trace contradicted (the effect line then shows what the server did). */
+export function traceLine(f: TracedFinding): string | undefined {
+  if (!f.trace) return undefined;
+  if (f.trace.error) return `trace: the statement failed on the scratch database: ${f.trace.error}`;
+  const unseen = f.trace.lock === undefined ? ' (ran outside a transaction: its locks and scans could not be read)' : '';
+  return f.trace.differences.length
+    ? `trace: ${f.trace.differences.join('; ')}; the trace wins${unseen}`
+    : `trace: as claimed${unseen}`;
+}
+
+function printFinding(out: Output, f: TracedFinding): void {
   out.line(`${f.file}:${f.line}:${f.column}: ${f.severity} ${f.rule}`);
   if (f.statement) out.line(`  ${f.statement}`);
   out.line(`  ${f.message}`);
   out.line(`  ${effectLine(f)}`);
+  const trace = traceLine(f);
+  if (trace) out.line(`  ${trace}`);
   out.line(`  safe: ${f.safe}`);
   for (const line of f.safeSql?.split('\n') ?? []) out.line(`    ${line}`);
   out.line();
@@ -36,8 +48,11 @@ export function summaryLine(report: LintReport): string {
   const scope = report.scope === 'files' ? 'named' : report.scope;
   const source = { server: "the server's", configuration: 'configured', default: 'default' }[report.pgVersionFrom];
   const counts = `${plural(report.counts.error, 'error')}, ${plural(report.counts.warning, 'warning')}, ${plural(report.counts.notice, 'notice')}`;
+  const trace = report.trace
+    ? ` Traced ${plural(report.trace.statements, 'statement')} on a scratch database from version ${report.trace.startingVersion ?? 'none'}: ${plural(report.trace.disagreements, 'disagreement')}.`
+    : '';
   return `Linted ${plural(report.files.length, 'file')} (${scope}) for PostgreSQL ${report.pgVersion} (${source} version), `
-    + `${report.catalog ? 'with' : 'without'} the server's catalog: ${counts}.`;
+    + `${report.catalog ? 'with' : 'without'} the server's catalog: ${counts}.${trace}`;
 }
 
 export function printLintReport(out: Output, report: LintReport): void {
