@@ -5,8 +5,9 @@ import { TidemarkError } from './errors.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS, parseDatabaseUrl, type DatabaseTarget } from './connection-string.js';
 import { readEmbeddedUrl } from './devdb-location.js';
 import { toolHostFromEnv, type ToolHost } from './pgtools/exec.js';
-import { parsePgMajor, readLintConfig } from './lint/config-file.js';
-import type { RuleId, RuleSetting } from './lint/rule-ids.js';
+import { parsePgMajor, readLintConfig } from './lint-config-file.js';
+import type { RuleId, RuleSetting } from './lint-rule-ids.js';
+import type { TableName } from './db/schema.js';
 
 /** What a caller may pass; the CLI fills it from flags, the API from options. */
 export interface ConfigInput {
@@ -57,11 +58,7 @@ export interface ConfigInput {
   waitForClose?: boolean;
 }
 
-export interface TableName {
-  /** undefined: the connection's current_schema(), as golang-migrate does. */
-  schema?: string;
-  table: string;
-}
+export type { TableName } from './db/schema.js';
 
 /**
  * Validated settings: everything the core needs, nothing it must re-check.

@@ -4,8 +4,14 @@
  * backfill tables live beside it. Resolved here only, for every command.
  */
 import type pg from 'pg';
-import type { TableName } from '../config.js';
 import { TidemarkError, type ErrorCode } from '../errors.js';
+
+/** The migrations table as configured. */
+export interface TableName {
+  /** undefined: the connection's current_schema(), as golang-migrate does. */
+  schema?: string;
+  table: string;
+}
 
 /** The schema, or undefined when none is configured and search_path names no existing schema. */
 export async function migrationsSchema(client: pg.ClientBase, table: TableName): Promise<string | undefined> {

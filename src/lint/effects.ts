@@ -2,7 +2,7 @@
 import { lockClaim, strongerLock } from './locks.js';
 import { relationKey, relationSql } from './names.js';
 import type { ParsedStatement, PgNode } from './parse.js';
-import type { RuleId } from './rule-ids.js';
+import type { RuleId } from '../lint-rule-ids.js';
 import type { FileState, RunState } from './state.js';
 import { statementLock } from './statement-lock.js';
 import { dataChangeTarget } from './checks/session.js';

@@ -20,12 +20,12 @@ import { judgeFindings, type TracedFinding } from './trace-verdict.js';
 
 export type { Finding, FindingCounts, Claim, SizeClass } from './types.js';
 export type { LockClaim, LockMode } from './locks.js';
-export type { RuleId, RuleSetting, Severity } from './rule-ids.js';
+export type { RuleId, RuleSetting, Severity } from '../lint-rule-ids.js';
 export type { ScriptInput } from './linter.js';
 export type { TraceVerdict, TracedFinding } from './trace-verdict.js';
 export type { TracedStatement } from './trace.js';
 export { RULES, type RuleInfo } from './rules.js';
-export { RULE_IDS } from './rule-ids.js';
+export { RULE_IDS } from '../lint-rule-ids.js';
 
 /** The major version of the embedded development server: what migrations are linted for by default. */
 export const EMBEDDED_PG_MAJOR = 18;

@@ -8,7 +8,7 @@ import type { Catalog } from './catalog.js';
 import { checkStatement } from './checks/index.js';
 import { applyEffects } from './effects.js';
 import { findIgnores, parseScript, shorten, type IgnoreComment, type ParsedStatement } from './parse.js';
-import { isRuleId, type RuleId, type RuleSetting } from './rule-ids.js';
+import { isRuleId, type RuleId, type RuleSetting } from '../lint-rule-ids.js';
 import { rankSeverity, sizeClass } from './severity.js';
 import { FileState, RunState, type TransactionMode } from './state.js';
 import type { Draft, Finding, SizeClass } from './types.js';

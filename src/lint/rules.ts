@@ -1,4 +1,4 @@
-import type { RuleId, Severity } from './rule-ids.js';
+import type { RuleId, Severity } from '../lint-rule-ids.js';
 
 export interface RuleInfo {
   /** The severity when the table's size is unknown (no database) or in the middle range. */

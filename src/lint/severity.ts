@@ -8,7 +8,7 @@
  */
 import type { TableFacts } from './catalog.js';
 import { RULES } from './rules.js';
-import type { RuleId, RuleSetting, Severity } from './rule-ids.js';
+import type { RuleId, RuleSetting, Severity } from '../lint-rule-ids.js';
 import type { Draft, SizeClass } from './types.js';
 
 export const SMALL_TABLE = { rows: 10_000, bytes: 10 * 1024 ** 2 };

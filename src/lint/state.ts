@@ -6,7 +6,7 @@
  */
 import type { Catalog } from './catalog.js';
 import type { LockMode } from './locks.js';
-import type { RuleId } from './rule-ids.js';
+import type { RuleId } from '../lint-rule-ids.js';
 import type { ParsedStatement, PgNode } from './parse.js';
 import { relationKey } from './names.js';
 

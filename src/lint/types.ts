@@ -1,5 +1,5 @@
 import type { LockClaim } from './locks.js';
-import type { RuleId, Severity } from './rule-ids.js';
+import type { RuleId, Severity } from '../lint-rule-ids.js';
 
 /**
  * What a rule says a statement does to the table. A claim a trace on a

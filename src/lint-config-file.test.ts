@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { TidemarkError } from '../errors.js';
-import { parseLintConfig } from './config-file.js';
+import { TidemarkError } from './errors.js';
+import { parseLintConfig } from './lint-config-file.js';
 
 function failure(text: string): TidemarkError {
   try {

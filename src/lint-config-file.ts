@@ -6,8 +6,8 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { TidemarkError } from '../errors.js';
-import { RULE_SETTINGS, isRuleId, type RuleId, type RuleSetting } from './rule-ids.js';
+import { TidemarkError } from './errors.js';
+import { RULE_SETTINGS, isRuleId, type RuleId, type RuleSetting } from './lint-rule-ids.js';
 
 export const LINT_CONFIG_FILE = 'tidemark.lint.json';
 
