@@ -1,17 +1,14 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { autoMigrate, loadSettings, TidemarkError, type MigrationEvent } from '../src/index.js';
 import { collect, runCli, spawnCli } from './helpers/cli.js';
-import { createTestDatabase, type TestDatabase } from './helpers/db.js';
+import { cleanupAfterEach, createTestDatabase, type TestDatabase } from './helpers/db.js';
 import { migrationsDir } from './helpers/migrations.js';
 import { waitFor } from './helpers/wait.js';
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = { push: cleanupAfterEach() };
 
 async function database(label: string): Promise<TestDatabase> {
   const db = await createTestDatabase(label);

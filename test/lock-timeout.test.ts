@@ -1,16 +1,13 @@
 import pg from 'pg';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { acquireLocks } from '../src/migrate/state/lock.js';
 import { migrationLockKeys } from '../src/migrate/state/lock-key.js';
 import { collect, runCli, spawnCli } from './helpers/cli.js';
-import { createTestDatabase, type TestDatabase } from './helpers/db.js';
+import { cleanupAfterEach, createTestDatabase, type TestDatabase } from './helpers/db.js';
 import { migrationsDir } from './helpers/migrations.js';
 import { waitFor } from './helpers/wait.js';
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = { push: cleanupAfterEach() };
 
 async function database(label: string): Promise<TestDatabase> {
   const db = await createTestDatabase(label);

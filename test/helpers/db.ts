@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { inject } from 'vitest';
+import { afterEach, inject } from 'vitest';
 
 export interface TestDatabase {
   name: string;
@@ -51,4 +51,13 @@ export async function createTestDatabase(label: string, serverUrl = inject('pg18
       await admin(serverUrl, (c) => c.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`));
     },
   };
+}
+
+/** Registers cleanups (databases, clients a test opened) that run after each test, the last first. */
+export function cleanupAfterEach(): (cleanup: () => Promise<unknown>) => void {
+  const cleanups: (() => Promise<unknown>)[] = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+  return (cleanup) => void cleanups.push(cleanup);
 }
