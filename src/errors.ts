@@ -48,6 +48,12 @@ export const ERROR_CODES = {
   BACKFILL_CREATE_FAILED: 'failure',
   PSQL_NOT_FOUND: 'failure',
   CONNECTION_LOST: 'failure',
+  SCRATCH_DATABASE_FAILED: 'failure',
+  VERIFY_NOT_REVERSIBLE: 'failure',
+  VERIFY_DOWN_FAILED: 'failure',
+  VERIFY_UP_FAILED: 'failure',
+  VERIFY_DOWN_MISSING: 'failure',
+  SCHEMA_DIFFERS: 'failure',
   INTERRUPTED: 'interrupted',
 } as const;
 

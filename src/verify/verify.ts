@@ -1,0 +1,152 @@
+/**
+ * `migrate:verify`: proves, in a scratch database, that every down file
+ * undoes its up. The configured database is only read (which migrations are
+ * pending); everything runs in a database made for the run and dropped after
+ * it, also when the run is interrupted.
+ */
+import type { Settings } from '../config.js';
+import type { DatabaseTarget } from '../connection-string.js';
+import { closeConnection } from '../connection-close.js';
+import { connect } from '../db/connect.js';
+import { createScratchDatabase, dropScratchDatabase, sweepScratchDatabases, type ScratchDatabase } from '../db/scratch.js';
+import { TidemarkError, abortSignalName, interruptedError } from '../errors.js';
+import { readMigrationDir } from '../migrate/source/index.js';
+import type { Migration, MigrationSet } from '../migrate/source/types.js';
+import { withSession, type Session } from '../migrate/runner/session.js';
+import { loadState, prepareForWrite } from '../migrate/runner/state.js';
+import { restore } from '../backup/restore.js';
+import { applyUnchecked, canContinue, checkMigration, type Finding, type MigrationCheck } from './check.js';
+import { checkRange, pendingVersions, planMigrations, versionsInRange, type PlannedMigration, type RangeOptions } from './range.js';
+import { Snapshots } from './snapshots.js';
+
+export type { Finding, MigrationCheck, CheckStatus } from './check.js';
+
+export interface VerifyOptions extends RangeOptions {
+  /** The server for the scratch database (default: the configured database's server). */
+  server?: DatabaseTarget;
+  /** Start from the schema of this backup (any custom-format dump; schema only) instead of an empty database. */
+  schemaFrom?: string;
+  /** Compare object owners too. */
+  owners?: boolean;
+  source?: MigrationSet;
+  /** Aborting stops the run; the scratch database is dropped before the INTERRUPTED error is thrown. */
+  signal?: AbortSignal;
+  onEvent?: (event: VerifyEvent) => void;
+}
+
+export type VerifyEvent =
+  | { type: 'scratch'; database: string; swept: string[] }
+  | { type: 'checked'; check: MigrationCheck; index: number; total: number };
+
+export interface VerifyReport {
+  ok: boolean;
+  /** The scratch database the run used (dropped when it ended). */
+  scratchDatabase: string;
+  startingPoint: string;
+  checks: MigrationCheck[];
+  passed: bigint[];
+  /** Versions in range left unchecked after a file failed. */
+  notChecked: bigint[];
+  findings: Finding[];
+  durationMs: number;
+}
+
+const operation = 'verify migrations';
+
+async function chooseVersions(settings: Settings, source: MigrationSet, options: VerifyOptions): Promise<Set<bigint>> {
+  if (options.all || options.from !== undefined || options.to !== undefined) return versionsInRange(source, options);
+  return pendingVersions(settings, source, `${operation}: read the pending migrations`);
+}
+
+/** Schema only, without owners, into the scratch database, through the restore every command uses. */
+async function restoreSchema(settings: Settings, scratch: ScratchDatabase, file: string, signal?: AbortSignal): Promise<void> {
+  await restore({ ...settings, database: scratch.target }, file, { yes: true, schemaOnly: true, noOwner: true, signal });
+}
+
+interface Walk {
+  checks: MigrationCheck[];
+  notChecked: bigint[];
+}
+
+/** Consecutive unchecked migrations go in one run; each checked one on its own. */
+async function walk(session: Session, snapshots: Snapshots, planned: PlannedMigration[], options: VerifyOptions): Promise<Walk> {
+  const total = planned.filter((p) => p.check).length;
+  const checks: MigrationCheck[] = [];
+  let below = (await prepareForWrite(session, await loadState(session))).state.version;
+  let pendingApply: Migration[] = [];
+  let snapshotStale = true;
+  for (const [i, p] of planned.entries()) {
+    if (!p.check) {
+      pendingApply.push(p.migration);
+      continue;
+    }
+    if (pendingApply.length) {
+      await applyUnchecked(session, pendingApply, below, options.signal);
+      below = pendingApply.at(-1)!.version;
+      pendingApply = [];
+      snapshotStale = true;
+    }
+    if (snapshotStale) await snapshots.take('fp_before');
+    snapshotStale = false;
+    const check = await checkMigration({ session, snapshots, signal: options.signal }, p.migration, below);
+    checks.push(check);
+    options.onEvent?.({ type: 'checked', check, index: checks.length - 1, total });
+    if (!canContinue(check)) {
+      return { checks, notChecked: planned.slice(i + 1).filter((q) => q.check).map((q) => q.migration.version) };
+    }
+    below = p.migration.version;
+  }
+  return { checks, notChecked: [] };
+}
+
+async function verifyIn(settings: Settings, scratch: ScratchDatabase, source: MigrationSet, planned: PlannedMigration[], options: VerifyOptions): Promise<Walk> {
+  if (options.schemaFrom) await restoreSchema(settings, scratch, options.schemaFrom, options.signal);
+  const scratchSettings: Settings = { ...settings, database: scratch.target };
+  return withSession(scratchSettings, { source, lock: false, operation, signal: options.signal }, async (session) => {
+    const client = await connect(scratch.target, { operation: `${operation}: read the scratch schema` });
+    try {
+      const snapshots = new Snapshots(client, { owners: options.owners, exclude: [session.tables.version, session.tables.history] });
+      await snapshots.start();
+      return await walk(session, snapshots, planned, options);
+    } finally {
+      await closeConnection(client);
+    }
+  });
+}
+
+function interrupted(options: VerifyOptions, scratch: string, dropped: boolean): TidemarkError {
+  const state = dropped ? `the scratch database ${scratch} was dropped` : `the scratch database ${scratch} could not be dropped; the next run drops it`;
+  return interruptedError(abortSignalName(options.signal), operation, `${state}; the configured database was not changed`);
+}
+
+function report(scratch: string, options: VerifyOptions, result: Walk, started: number): VerifyReport {
+  const findings = result.checks.flatMap((c) => c.findings);
+  return {
+    ok: findings.length === 0, scratchDatabase: scratch, startingPoint: options.schemaFrom ? `the schema of ${options.schemaFrom}` : 'an empty database',
+    checks: result.checks, passed: result.checks.filter((c) => c.status === 'passed').map((c) => c.version),
+    notChecked: result.notChecked, findings, durationMs: performance.now() - started,
+  };
+}
+
+/** Checks that each migration in range reverses: see README, `migrate:verify`. */
+export async function verifyMigrations(settings: Settings, options: VerifyOptions = {}): Promise<VerifyReport> {
+  const started = performance.now();
+  checkRange(options, operation);
+  const source = options.source ?? (await readMigrationDir(settings.migrations.dir));
+  const planned = planMigrations(source, await chooseVersions(settings, source, options), !!options.schemaFrom);
+  const server = options.server ?? settings.database;
+  const swept = await sweepScratchDatabases(server, `${operation}: drop leftover scratch databases`);
+  if (options.signal?.aborted) throw interruptedError(abortSignalName(options.signal), operation, 'nothing was created');
+  const scratch = await createScratchDatabase(server, 'migrate:verify', `${operation}: create a scratch database`);
+  options.onEvent?.({ type: 'scratch', database: scratch.name, swept });
+  let result: Walk;
+  try {
+    result = await verifyIn(settings, scratch, source, planned, options);
+  } catch (err) {
+    const dropped = await dropScratchDatabase(server, scratch.name);
+    if (options.signal?.aborted) throw interrupted(options, scratch.name, dropped);
+    throw err;
+  }
+  await dropScratchDatabase(server, scratch.name);
+  return report(scratch.name, options, result, started);
+}
