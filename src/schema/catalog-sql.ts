@@ -35,11 +35,12 @@ function aclEntries(acl: string): string {
 function aclSql(acl: string, kind: string, owner: string): string {
   const actual = `coalesce(${acl}, acldefault('${kind}', o.owner))`;
   const base = `acldefault('${kind}', o.owner)`;
-  return `(SELECT jsonb_agg(x.e ORDER BY x.e COLLATE "C") FROM (SELECT ${owner} AS owner) o, LATERAL (
+  // A NULL ACL is the default: nothing to compare (most objects, and the costly part skipped).
+  return `CASE WHEN ${acl} IS NOT NULL THEN (SELECT jsonb_agg(x.e ORDER BY x.e COLLATE "C") FROM (SELECT ${owner} AS owner) o, LATERAL (
       (${aclEntries(actual)} EXCEPT ${aclEntries(base)})
       UNION ALL
       (SELECT '-' || r.e FROM (${aclEntries(base)} EXCEPT ${aclEntries(actual)}) r(e))
-    ) x(e))`;
+    ) x(e)) END`;
 }
 
 function ownerSql(options: CatalogQueryOptions, owner: string): string {

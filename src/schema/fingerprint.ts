@@ -33,7 +33,7 @@ export async function pinSearchPath(client: pg.ClientBase): Promise<void> {
 }
 
 /** Byte order, not a locale's: the same on every machine. */
-export const byName = (a: SchemaObject, b: SchemaObject): number =>
+export const byName = (a: Pick<SchemaObject, 'kind' | 'name'>, b: Pick<SchemaObject, 'kind' | 'name'>): number =>
   a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 
 /** Keys sorted at every level: the text of equal attributes is equal. */

@@ -5,7 +5,7 @@
  */
 import type pg from 'pg';
 import { fingerprintQuery, type CatalogQueryOptions } from '../schema/catalog-sql.js';
-import { pinSearchPath } from '../schema/fingerprint.js';
+import { byName, pinSearchPath } from '../schema/fingerprint.js';
 import { objectChange, type Attributes, type SchemaChange } from '../schema/diff.js';
 
 export type SnapshotName = 'fp_before' | 'fp_after';
@@ -46,9 +46,8 @@ export class Snapshots {
        SELECT coalesce(b.kind, c.kind) AS kind, coalesce(b.name, c.name) AS name, b.attrs AS before, c.attrs AS now,
               ${reference ? 'r.kind IS NOT NULL' : 'NULL::boolean'} AS reference
          FROM pg_temp.${base} b FULL JOIN cur c ON c.kind = b.kind AND c.name = b.name ${join}
-        WHERE b.attrs IS DISTINCT FROM c.attrs
-        ORDER BY 1 COLLATE "C", 2 COLLATE "C"`);
-    return rows.map((r) => ({
+        WHERE b.attrs IS DISTINCT FROM c.attrs`);
+    return rows.sort(byName).map((r) => ({
       change: objectChange(r.kind, r.name, r.before ?? undefined, r.now ?? undefined),
       ...(r.reference !== null && { afterUp: r.reference }),
     }));
