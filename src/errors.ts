@@ -53,7 +53,6 @@ export const ERROR_CODES = {
   VERIFY_DOWN_FAILED: 'failure',
   VERIFY_UP_FAILED: 'failure',
   VERIFY_DOWN_MISSING: 'failure',
-  SCHEMA_DIFFERS: 'failure',
   INTERRUPTED: 'interrupted',
 } as const;
 
