@@ -5,11 +5,12 @@ import { command, parse, rawValues, run, usageError, withDatabaseOptions } from 
 import { printCheck, printVerifySummary } from './lib/format/verify.js';
 import { interruptOnSignals } from './lib/signals.js';
 
-const cli = withDatabaseOptions(command('migrate:verify', 'migrate:verify [--all | --from V --to W] [--schema-from FILE] [--server URL] [--owners]', 'Prove in a scratch database that every down migration undoes its up.'))
+const cli = withDatabaseOptions(command('migrate:verify', 'migrate:verify [--all | --from V --to W] [--schema-from FILE | --schema-from-database URL] [--server URL] [--owners]', 'Prove in a scratch database that every down migration undoes its up.'))
   .option('--all', 'check every migration (default: those pending in the configured database)')
   .option('--from <version>', 'check migrations from this version on')
   .option('--to <version>', 'check migrations up to this version')
   .option('--schema-from <file>', 'start from the schema of this backup (schema only) instead of an empty database')
+  .option('--schema-from-database <url>', 'start from the schema of this database (read only) instead of an empty database')
   .option('--server <url>', 'make the scratch database on this server (default: the configured database\'s)')
   .option('--owners', 'compare object owners too');
 
@@ -24,16 +25,16 @@ function versionFlag(flag: string): bigint | undefined {
 void run(async ({ out, settings }) => {
   const { args, options } = parse(cli);
   if (args.length) throw usageError('read the command line', `unexpected argument ${args[0]}`, 'task migrate:verify -- --all');
-  const serverUrl = rawValues('--server').at(-1);
-  out.hide(urlSecrets(serverUrl));
+  const [serverUrl, schemaUrl] = [rawValues('--server').at(-1), rawValues('--schema-from-database').at(-1)];
+  out.hide([...urlSecrets(serverUrl), ...urlSecrets(schemaUrl)]);
   const loaded = settings(options);
-  const server = serverUrl === undefined ? undefined : parseDatabaseUrl(serverUrl, { connectTimeoutMs: loaded.database.connectTimeoutMs });
+  const target = (url: string | undefined) => (url === undefined ? undefined : parseDatabaseUrl(url, { connectTimeoutMs: loaded.database.connectTimeoutMs }));
   const interrupts = interruptOnSignals(out, { stopping: 'stopping the check and dropping the scratch database' });
   let scratch: string | undefined;
   interrupts.onSecond(() => (scratch ? `the scratch database ${scratch} remains; the next migrate:verify drops it` : undefined));
   const report = await verifyMigrations(loaded, {
     all: !!options.all, from: versionFlag('--from'), to: versionFlag('--to'),
-    schemaFrom: rawValues('--schema-from').at(-1), server, owners: !!options.owners, signal: interrupts.signal,
+    schemaFrom: rawValues('--schema-from').at(-1), schemaFromDatabase: target(schemaUrl), server: target(serverUrl), owners: !!options.owners, signal: interrupts.signal,
     onEvent: (event) => {
       if (event.type === 'scratch') {
         scratch = event.database;

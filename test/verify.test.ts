@@ -191,6 +191,22 @@ describe('migrate:verify --schema-from', () => {
     expect(failed.stdout).toContain('column customers.email exists after down, not before');
     expect((await source.query('SELECT count(*)::int AS n FROM customers')).rows[0].n).toBe(100);
   });
+
+  it('starts from the schema of a live database, read only, its password never printed', async () => {
+    const source = await database('verify_from_db', inject('pgToolsUrl'));
+    await source.query(`CREATE TABLE customers (id int PRIMARY KEY, name text NOT NULL); INSERT INTO customers VALUES (1, 'a');
+      CREATE TABLE schema_migrations (version bigint NOT NULL PRIMARY KEY, dirty boolean NOT NULL); INSERT INTO schema_migrations VALUES (1, false);`);
+    const configured = await database('verify_from_db_conf', inject('pgToolsUrl'));
+    const { dir } = await migrationsDir(files(['customers', 'SELECT 1;\n'], ['email', 'ALTER TABLE customers ADD COLUMN email text;\n', 'SELECT 1;\n']));
+    const result = await verify(configured, dir, ['--from', '2', '--schema-from-database', source.url], { PG_BIN_DIR: inject('pgToolsBinDir') });
+    expect(result.code, result.stderr).toBe(1);
+    expect(result.stdout).toContain('column customers.email exists after down, not before (created by 000002_email.up.sql, not dropped by its down)');
+    expect(result.stdout).toContain('from the schema of postgres://postgres:');
+    const password = new URL(source.url).password;
+    expect(result.stdout + result.stderr).not.toContain(password);
+    const { rows } = await source.query("SELECT column_name FROM information_schema.columns WHERE table_name = 'customers' ORDER BY 1");
+    expect(rows.map((r) => r.column_name)).toEqual(['id', 'name']);
+  });
 });
 
 /** Fifty up/down pairs over many kinds of objects, each down the exact inverse of its up. */

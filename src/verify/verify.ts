@@ -14,7 +14,7 @@ import { readMigrationDir } from '../migrate/source/index.js';
 import type { Migration, MigrationSet } from '../migrate/source/types.js';
 import { withSession, type Session } from '../migrate/runner/session.js';
 import { loadState, prepareForWrite } from '../migrate/runner/state.js';
-import { restore } from '../backup/restore.js';
+import { describeStartingPoint, prepareStartingPoint, type StartingPoint } from './starting-point.js';
 import { applyUnchecked, canContinue, checkMigration, type Finding, type MigrationCheck } from './check.js';
 import { checkRange, pendingVersions, planMigrations, versionsInRange, type PlannedMigration, type RangeOptions } from './range.js';
 import { Snapshots } from './snapshots.js';
@@ -26,6 +26,8 @@ export interface VerifyOptions extends RangeOptions {
   server?: DatabaseTarget;
   /** Start from the schema of this backup (any custom-format dump; schema only) instead of an empty database. */
   schemaFrom?: string;
+  /** Start from the schema of this database (read with pg_dump --schema-only; read-only access is enough). */
+  schemaFromDatabase?: DatabaseTarget;
   /** Compare object owners too. */
   owners?: boolean;
   source?: MigrationSet;
@@ -58,9 +60,12 @@ async function chooseVersions(settings: Settings, source: MigrationSet, options:
   return pendingVersions(settings, source, `${operation}: read the pending migrations`);
 }
 
-/** Schema only, without owners, into the scratch database, through the restore every command uses. */
-async function restoreSchema(settings: Settings, scratch: ScratchDatabase, file: string, signal?: AbortSignal): Promise<void> {
-  await restore({ ...settings, database: scratch.target }, file, { yes: true, schemaOnly: true, noOwner: true, signal });
+function startingPoint(options: VerifyOptions): StartingPoint {
+  if (options.schemaFrom !== undefined && options.schemaFromDatabase) {
+    throw new TidemarkError('INVALID_ARGUMENT', 'invalid starting point', { operation, cause: 'give --schema-from FILE or --schema-from-database URL, not both' });
+  }
+  if (options.schemaFrom !== undefined) return { kind: 'backup', file: options.schemaFrom };
+  return options.schemaFromDatabase ? { kind: 'database', source: options.schemaFromDatabase } : { kind: 'empty' };
 }
 
 interface Walk {
@@ -100,7 +105,7 @@ async function walk(session: Session, snapshots: Snapshots, planned: PlannedMigr
 }
 
 async function verifyIn(settings: Settings, scratch: ScratchDatabase, source: MigrationSet, planned: PlannedMigration[], options: VerifyOptions): Promise<Walk> {
-  if (options.schemaFrom) await restoreSchema(settings, scratch, options.schemaFrom, options.signal);
+  await prepareStartingPoint(settings, startingPoint(options), scratch.target, options.signal);
   const scratchSettings: Settings = { ...settings, database: scratch.target };
   return withSession(scratchSettings, { source, lock: false, operation, signal: options.signal }, async (session) => {
     const client = await connect(scratch.target, { operation: `${operation}: read the scratch schema` });
@@ -122,7 +127,7 @@ function interrupted(options: VerifyOptions, scratch: string, dropped: boolean):
 function report(scratch: string, options: VerifyOptions, result: Walk, started: number): VerifyReport {
   const findings = result.checks.flatMap((c) => c.findings);
   return {
-    ok: findings.length === 0, scratchDatabase: scratch, startingPoint: options.schemaFrom ? `the schema of ${options.schemaFrom}` : 'an empty database',
+    ok: findings.length === 0, scratchDatabase: scratch, startingPoint: describeStartingPoint(startingPoint(options)),
     checks: result.checks, passed: result.checks.filter((c) => c.status === 'passed').map((c) => c.version),
     notChecked: result.notChecked, findings, durationMs: performance.now() - started,
   };
@@ -132,8 +137,9 @@ function report(scratch: string, options: VerifyOptions, result: Walk, started: 
 export async function verifyMigrations(settings: Settings, options: VerifyOptions = {}): Promise<VerifyReport> {
   const started = performance.now();
   checkRange(options, operation);
+  const start = startingPoint(options);
   const source = options.source ?? (await readMigrationDir(settings.migrations.dir));
-  const planned = planMigrations(source, await chooseVersions(settings, source, options), !!options.schemaFrom);
+  const planned = planMigrations(source, await chooseVersions(settings, source, options), start.kind !== 'empty');
   const server = options.server ?? settings.database;
   const swept = await sweepScratchDatabases(server, `${operation}: drop leftover scratch databases`);
   if (options.signal?.aborted) throw interruptedError(abortSignalName(options.signal), operation, 'nothing was created');
