@@ -47,7 +47,9 @@ function ownerSql(options: CatalogQueryOptions, owner: string): string {
   return options.owners ? `, 'owner', pg_get_userbyid(${owner})` : '';
 }
 
-const describe = (oid: string, catalog: string) => `obj_description(${oid}, '${catalog}')`;
+/** pg_description read directly: obj_description() is a SQL function that looks the catalog up by name on every call. */
+const describe = (oid: string, catalog: string, sub = '0') =>
+  `(SELECT d.description FROM pg_description d WHERE d.objoid = ${oid} AND d.classoid = '${catalog}'::regclass AND d.objsubid = ${sub})`;
 
 function schemas(o: CatalogQueryOptions): string {
   return `SELECT 'schema', n.nspname, jsonb_build_object('acl', ${aclSql('n.nspacl', 'n', 'n.nspowner')}, 'comment', ${describe('n.oid', 'pg_namespace')}${ownerSql(o, 'n.nspowner')})
@@ -85,7 +87,7 @@ function columns(): string {
       'identity', CASE a.attidentity WHEN 'a' THEN 'always' WHEN 'd' THEN 'by default' END,
       'collation', CASE WHEN a.attcollation <> t.typcollation THEN ${collation} END,
       'acl', ${aclSql('a.attacl', 'c', 'c.relowner')},
-      'comment', col_description(a.attrelid, a.attnum))
+      'comment', ${describe('a.attrelid', 'pg_class', 'a.attnum')})
     FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
       JOIN pg_type t ON t.oid = a.atttypid LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
     WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'f') AND ${USER_NAMESPACE}
