@@ -8,6 +8,8 @@ import { collect, runCli, spawnCli } from './helpers/cli.js';
 import { migrationsDir } from './helpers/migrations.js';
 import { backupCli, tempDir } from './helpers/backup.js';
 import { waitFor } from './helpers/wait.js';
+import { spawnSync } from 'node:child_process';
+import { isAbandoned, scratchName } from '../src/db/scratch.js';
 
 const open: TestDatabase[] = [];
 afterEach(async () => {
@@ -167,6 +169,22 @@ describe('migrate:verify scratch databases', () => {
     expect(rerun.code, rerun.stderr).toBe(0);
     expect(rerun.stderr).toContain(`dropped ${scratch}, a scratch database left by a run that is gone`);
     expect(await scratchOf(db, child.pid!)).toEqual([]);
+  });
+});
+
+describe('scratch database names', () => {
+  it('a leftover is a database of a dead run on this host, or one created more than a day ago anywhere', () => {
+    const dead = spawnSync('true').pid!;
+    const now = Date.parse('2026-06-02T12:00:00Z');
+    const comment = (created: string) => JSON.stringify({ tidemark: 'scratch', purpose: 'migrate:verify', created });
+    expect(scratchName(dead)).toMatch(new RegExp(`^tidemark_scratch_${dead}_[0-9a-f]{6}_[0-9a-f]{8}$`));
+    expect(isAbandoned({ name: scratchName(dead), comment: null }, now)).toBe(true);
+    expect(isAbandoned({ name: scratchName(process.pid), comment: comment('2026-06-01T00:00:00Z') }, now)).toBe(true);
+    expect(isAbandoned({ name: scratchName(process.ppid), comment: comment('2026-06-02T11:00:00Z') }, now)).toBe(false);
+    const elsewhere = `tidemark_scratch_${dead}_abcdef_00000000`;
+    expect(isAbandoned({ name: elsewhere, comment: comment('2026-06-02T11:00:00Z') }, now)).toBe(scratchName(dead).includes('_abcdef_'));
+    expect(isAbandoned({ name: elsewhere, comment: comment('2026-05-30T11:00:00Z') }, now)).toBe(true);
+    expect(isAbandoned({ name: 'tidemark_verify_1_abcdef_00000000', comment: null }, now)).toBe(false);
   });
 });
 
