@@ -93,14 +93,32 @@ describe('migrate:verify finds the downs that do not undo their ups', () => {
     expect(report.passed).toEqual([1, 3]);
   });
 
-  it('a failing down is reported with file, line and SQLSTATE, and the run stops there', async () => {
+  it('a failing down is reported with file, line and SQLSTATE; the rest is checked in a new scratch database', async () => {
     const db = await database('verify_fails');
-    const { dir } = await migrationsDir(files(OBJECTS, ['bad_down', 'CREATE TABLE t2 (id int);\n', 'DROP TABLE t2;\nDROP TABLE no_such_table;\n'], ['t3', 'CREATE TABLE t3 (id int);\n', 'DROP TABLE t3;\n']));
+    const { dir } = await migrationsDir(files(OBJECTS,
+      ['bad_down', 'CREATE TABLE t2 (id int);\n', 'DROP TABLE t2;\nDROP TABLE no_such_table;\n'],
+      ['t3', 'CREATE TABLE t3 (id int REFERENCES objects);\n', 'DROP TABLE t3;\n'],
+      ['t4_on_t2', 'ALTER TABLE t2 ADD COLUMN note text;\n', 'ALTER TABLE t2 DROP COLUMN note;\n']));
     const result = await verify(db, dir);
     expect(result.code, result.stderr).toBe(1);
     expect(result.stdout).toContain('VERIFY_DOWN_FAILED: 000002_bad_down.down.sql fails');
     expect(result.stdout).toContain('table "no_such_table" does not exist (SQLSTATE 42P01, line 2)');
-    expect(result.stdout).toContain('not checked after the failure: 3');
+    expect(result.stdout).toContain('3 of 4 migrations reversed exactly');
+    const json = JSON.parse((await verify(db, dir, ['--all', '--json'])).stdout);
+    expect(json.passed).toEqual([1, 3, 4]);
+    expect(json.scratchDatabases).toHaveLength(2);
+    expect(json.notChecked).toEqual([]);
+  });
+
+  it('an up that fails ends the run: the migrations after it are not checked', async () => {
+    const db = await database('verify_up_fails');
+    const { dir } = await migrationsDir(files(OBJECTS, ['bad_up', 'CREATE TABLE t2 (id int REFERENCES nowhere);\n', 'DROP TABLE t2;\n'], ['t3', 'CREATE TABLE t3 (id int);\n', 'DROP TABLE t3;\n']));
+    const result = await verify(db, dir, ['--all', '--json']);
+    expect(result.code, result.stderr).toBe(1);
+    const report = JSON.parse(result.stdout);
+    expect(report.findings).toEqual([expect.objectContaining({ code: 'MIGRATION_UP_FAILED', version: 2, file: '000002_bad_up.up.sql' })]);
+    expect(report.findings[0].error.error).toContain('relation "nowhere" does not exist (SQLSTATE 42P01, line 1)');
+    expect(report.notChecked).toEqual([3]);
   });
 
   it('50 correct pairs of many kinds pass, transactional and no-transaction files alike', async () => {

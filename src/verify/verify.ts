@@ -42,12 +42,12 @@ export type VerifyEvent =
 
 export interface VerifyReport {
   ok: boolean;
-  /** The scratch database the run used (dropped when it ended). */
-  scratchDatabase: string;
+  /** The scratch databases the run used, all dropped (a new one after each file that failed). */
+  scratchDatabases: string[];
   startingPoint: string;
   checks: MigrationCheck[];
   passed: bigint[];
-  /** Versions in range left unchecked after a file failed. */
+  /** Versions in range left unchecked: those after a migration whose up fails the first time. */
   notChecked: bigint[];
   findings: Finding[];
   durationMs: number;
@@ -70,12 +70,12 @@ function startingPoint(options: VerifyOptions): StartingPoint {
 
 interface Walk {
   checks: MigrationCheck[];
-  notChecked: bigint[];
+  /** The index in the plan of a check after which this scratch database is no use (a file failed in it). */
+  failedAt?: number;
 }
 
 /** Consecutive unchecked migrations go in one run; each checked one on its own. */
-async function walk(session: Session, snapshots: Snapshots, planned: PlannedMigration[], options: VerifyOptions): Promise<Walk> {
-  const total = planned.filter((p) => p.check).length;
+async function walk(session: Session, snapshots: Snapshots, planned: PlannedMigration[], options: VerifyOptions, progress: Progress): Promise<Walk> {
   const checks: MigrationCheck[] = [];
   let below = (await prepareForWrite(session, await loadState(session))).state.version;
   let pendingApply: Migration[] = [];
@@ -95,16 +95,19 @@ async function walk(session: Session, snapshots: Snapshots, planned: PlannedMigr
     snapshotStale = false;
     const check = await checkMigration({ session, snapshots, signal: options.signal }, p.migration, below);
     checks.push(check);
-    options.onEvent?.({ type: 'checked', check, index: checks.length - 1, total });
-    if (!canContinue(check)) {
-      return { checks, notChecked: planned.slice(i + 1).filter((q) => q.check).map((q) => q.migration.version) };
-    }
+    options.onEvent?.({ type: 'checked', check, index: progress.done++, total: progress.total });
+    if (!canContinue(check)) return { checks, failedAt: i };
     below = p.migration.version;
   }
-  return { checks, notChecked: [] };
+  return { checks };
 }
 
-async function verifyIn(settings: Settings, scratch: ScratchDatabase, source: MigrationSet, planned: PlannedMigration[], options: VerifyOptions): Promise<Walk> {
+interface Progress {
+  done: number;
+  total: number;
+}
+
+async function verifyIn(settings: Settings, scratch: ScratchDatabase, source: MigrationSet, planned: PlannedMigration[], options: VerifyOptions, progress: Progress): Promise<Walk> {
   await prepareStartingPoint(settings, startingPoint(options), scratch.target, options.signal);
   const scratchSettings: Settings = { ...settings, database: scratch.target };
   return withSession(scratchSettings, { source, lock: false, operation, signal: options.signal }, async (session) => {
@@ -112,11 +115,50 @@ async function verifyIn(settings: Settings, scratch: ScratchDatabase, source: Mi
     try {
       const snapshots = new Snapshots(client, { owners: options.owners, exclude: [session.tables.version, session.tables.history] });
       await snapshots.start();
-      return await walk(session, snapshots, planned, options);
+      return await walk(session, snapshots, planned, options, progress);
     } finally {
       await closeConnection(client);
     }
   });
+}
+
+/** One scratch database, dropped whatever happens in it. */
+async function inScratch(settings: Settings, server: DatabaseTarget, swept: string[], options: VerifyOptions, run: (scratch: ScratchDatabase) => Promise<Walk>): Promise<Walk> {
+  if (options.signal?.aborted) throw interruptedError(abortSignalName(options.signal), operation, 'the scratch databases were dropped; the configured database was not changed');
+  const scratch = await createScratchDatabase(server, 'migrate:verify', `${operation}: create a scratch database`);
+  options.onEvent?.({ type: 'scratch', database: scratch.name, swept });
+  let result: Walk;
+  try {
+    result = await run(scratch);
+  } catch (err) {
+    const dropped = await dropScratchDatabase(server, scratch.name);
+    if (options.signal?.aborted) throw interrupted(options, scratch.name, dropped);
+    throw err;
+  }
+  await dropScratchDatabase(server, scratch.name);
+  return result;
+}
+
+/**
+ * After a file failed, the schema left in the scratch database says nothing
+ * about the next migration: the rest is checked in a new one, built up to
+ * and including the failed migration. A migration whose up fails the first
+ * time ends the run: those after it build on it.
+ */
+async function checkAll(settings: Settings, server: DatabaseTarget, swept: string[], source: MigrationSet, planned: PlannedMigration[], options: VerifyOptions): Promise<{ checks: MigrationCheck[]; notChecked: bigint[] }> {
+  const progress: Progress = { done: 0, total: planned.filter((p) => p.check).length };
+  const checks: MigrationCheck[] = [];
+  let plan = planned;
+  for (let first = true; ; first = false) {
+    const result = await inScratch(settings, server, first ? swept : [], options, (scratch) => verifyIn(settings, scratch, source, plan, options, progress));
+    checks.push(...result.checks);
+    const failedAt = result.failedAt;
+    if (failedAt === undefined || failedAt === plan.length - 1) return { checks, notChecked: [] };
+    if (result.checks.at(-1)!.status === 'first-up-failed') {
+      return { checks, notChecked: plan.slice(failedAt + 1).filter((p) => p.check).map((p) => p.migration.version) };
+    }
+    plan = plan.map((p, i) => (i <= failedAt ? { ...p, check: false } : p));
+  }
 }
 
 function interrupted(options: VerifyOptions, scratch: string, dropped: boolean): TidemarkError {
@@ -124,10 +166,10 @@ function interrupted(options: VerifyOptions, scratch: string, dropped: boolean):
   return interruptedError(abortSignalName(options.signal), operation, `${state}; the configured database was not changed`);
 }
 
-function report(scratch: string, options: VerifyOptions, result: Walk, started: number): VerifyReport {
+function report(scratch: string[], options: VerifyOptions, result: { checks: MigrationCheck[]; notChecked: bigint[] }, started: number): VerifyReport {
   const findings = result.checks.flatMap((c) => c.findings);
   return {
-    ok: findings.length === 0, scratchDatabase: scratch, startingPoint: describeStartingPoint(startingPoint(options)),
+    ok: findings.length === 0, scratchDatabases: scratch, startingPoint: describeStartingPoint(startingPoint(options)),
     checks: result.checks, passed: result.checks.filter((c) => c.status === 'passed').map((c) => c.version),
     notChecked: result.notChecked, findings, durationMs: performance.now() - started,
   };
@@ -142,17 +184,12 @@ export async function verifyMigrations(settings: Settings, options: VerifyOption
   const planned = planMigrations(source, await chooseVersions(settings, source, options), start.kind !== 'empty');
   const server = options.server ?? settings.database;
   const swept = await sweepScratchDatabases(server, `${operation}: drop leftover scratch databases`);
-  if (options.signal?.aborted) throw interruptedError(abortSignalName(options.signal), operation, 'nothing was created');
-  const scratch = await createScratchDatabase(server, 'migrate:verify', `${operation}: create a scratch database`);
-  options.onEvent?.({ type: 'scratch', database: scratch.name, swept });
-  let result: Walk;
-  try {
-    result = await verifyIn(settings, scratch, source, planned, options);
-  } catch (err) {
-    const dropped = await dropScratchDatabase(server, scratch.name);
-    if (options.signal?.aborted) throw interrupted(options, scratch.name, dropped);
-    throw err;
-  }
-  await dropScratchDatabase(server, scratch.name);
-  return report(scratch.name, options, result, started);
+  const scratchNames: string[] = [];
+  const result = await checkAll(settings, server, swept, source, planned, {
+    ...options, onEvent: (event) => {
+      if (event.type === 'scratch') scratchNames.push(event.database);
+      options.onEvent?.(event);
+    },
+  });
+  return report(scratchNames, options, result, started);
 }

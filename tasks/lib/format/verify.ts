@@ -43,7 +43,7 @@ export function printVerifySummary(out: Output, report: VerifyReport): void {
   out.line();
   out.line(`${passed} of ${checked} migration${checked === 1 ? '' : 's'} reversed exactly (from ${report.startingPoint}, in ${ms(report.durationMs)})`);
   if (report.passed.length && report.passed.length < checked) out.line(`passed: ${report.passed.join(', ')}`);
-  if (report.notChecked.length) out.line(`not checked after the failure: ${report.notChecked.join(', ')}`);
+  if (report.notChecked.length) out.line(`not checked (they build on a migration whose up fails): ${report.notChecked.join(', ')}`);
   if (!checked) out.line('nothing to check: no migration in range');
 }
 
