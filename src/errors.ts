@@ -53,6 +53,10 @@ export const ERROR_CODES = {
   CONNECTION_LOST: 'failure',
   DEPENDENCY_MISSING: 'usage',
   SCRATCH_DATABASE_FAILED: 'failure',
+  VERIFY_NOT_REVERSIBLE: 'failure',
+  VERIFY_DOWN_FAILED: 'failure',
+  VERIFY_UP_FAILED: 'failure',
+  VERIFY_DOWN_MISSING: 'failure',
   INTERRUPTED: 'interrupted',
 } as const;
 

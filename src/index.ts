@@ -31,3 +31,7 @@ export { parseScope } from './backfill/scope.js';
 export type { BackfillContext, BackfillCursor, BackfillModule, BatchResult } from './backfill/contract.js';
 export type { BackfillEvent } from './backfill/batches.js';
 export type { RunRecord, RunOutcome } from './backfill/store.js';
+export { verifyMigrations, type VerifyOptions, type VerifyReport, type VerifyEvent, type MigrationCheck, type Finding as VerifyFinding, type CheckStatus as VerifyStatus } from './verify/verify.js';
+export { readSchema, readTargetSchema, diffSchemas, type SchemaReadOptions, type SchemaDiffReport } from './schema/read.js';
+export { compareSchemas, describeChange, type SchemaChange, type FieldChange } from './schema/diff.js';
+export type { SchemaFingerprint, SchemaObject } from './schema/fingerprint.js';

@@ -161,6 +161,24 @@ describe.skipIf(!HAVE_GO_TASK)('the Taskfile under the real go-task', () => {
     for (const dir of [app, deep]) expect(await readdir(dir)).not.toContain('pwned');
   });
 
+  it('the safety gate runs under the namespace: migrate:lint, migrate:verify, db:schema and db:diff', async () => {
+    const gate = path.join(ns, 'gate-migrations');
+    await mkdir(gate, { recursive: true });
+    await writeFile(path.join(gate, '1_t.up.sql'), 'CREATE TABLE gate_t (id int);\nCREATE INDEX gate_t_id ON gate_t (id);\n');
+    await writeFile(path.join(gate, '1_t.down.sql'), 'DROP TABLE gate_t;\n');
+    const lint = await inNs(['tm:migrate:lint', '--', '--all', '--offline', '--dir', gate]);
+    ok(lint);
+    expect(lint.stdout).toContain('Linted 1 file (all)');
+    const verify = await inNs(['tm:migrate:verify', '--', '--all', '--dir', gate]);
+    ok(verify);
+    expect(verify.stdout).toContain('1 of 1 migration reversed exactly');
+    const schema = await inNs(['tm:db:schema', '--', '--json']);
+    ok(schema);
+    expect(JSON.parse(schema.stdout).sha256).toMatch(/^[0-9a-f]{64}$/);
+    const diff = await inNs(['-x', 'tm:db:diff', '--', db.url, db.url]);
+    ok(diff);
+  });
+
   it('a usage error is 201 through task and 2 through task -x; its hint names the target as the user calls it', async () => {
     const plain = await inDeep(['migrate:goto']);
     expect(plain.code).toBe(201);

@@ -9,6 +9,7 @@ import w7 from './w7-large.mjs';
 import w4 from './w4-backup.mjs';
 import w5 from './w5-restore.mjs';
 import w6 from './w6-backfill.mjs';
+import w9 from './w9-verify.mjs';
 import w10 from './w10-lint.mjs';
 
 const SIZES = {
@@ -40,6 +41,7 @@ export function plan(mode) {
     { workload: w1({ n: main }), ...runs(7) },
     { workload: w2({ n: main }), ...runs(7) },
     { workload: w3({ n: main }), ...runs(7) },
+    { workload: w9({ n: main }), ...runs(3) },
     ...(small ? smallSeries(small, runs(5)) : []),
     ...w7({ n: large }).map((workload) => ({ workload, ...runs(5) })),
     ...dataWorkloads(mode),

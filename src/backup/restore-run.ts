@@ -21,6 +21,8 @@ export interface RunOptions {
   jobs?: number;
   noOwner?: boolean;
   singleTransaction?: boolean;
+  /** The schema without the data (pg_restore --schema-only; archives only). */
+  schemaOnly?: boolean;
   /** The application_name of the tool's sessions (see restoreSessionName). */
   applicationName: string;
 }
@@ -64,6 +66,7 @@ function toolArgs(type: ArchiveType, database: string, options: RunOptions, targ
   const args = [...base, '--exit-on-error', '--dbname', database];
   if (options.clean) args.push('--clean', '--if-exists');
   if (options.noOwner) args.push('--no-owner');
+  if (options.schemaOnly) args.push('--schema-only');
   if (options.singleTransaction) args.push('--single-transaction');
   if (options.jobs && options.jobs > 1) args.push(`--jobs=${options.jobs}`);
   return host.kind === 'local' ? { tool: 'pg_restore', args: [...args, file] } : { tool: 'pg_restore', args, stdin: () => createReadStream(file) };

@@ -24,6 +24,8 @@ export interface RestoreOptions {
   noOwner?: boolean;
   /** With --new, restore in one transaction too (a restore over an existing database always is). */
   singleTransaction?: boolean;
+  /** Restore the schema without the data (archives only: pg_restore --schema-only). */
+  schemaOnly?: boolean;
   /** SIGINT/SIGTERM: stops pg_restore/psql, rolls back or drops what it did, and throws INTERRUPTED. */
   signal?: AbortSignal;
 }
@@ -61,6 +63,7 @@ function validate(options: RestoreOptions, type: ArchiveType, host: ToolHost): v
     throw usage(`"${options.newDatabase}" is not a valid database name for --new`, 'use letters, digits, _ and -, starting with a letter or _, at most 63 characters');
   }
   if (options.newDatabase !== undefined && options.clean) throw usage('--clean has nothing to drop in a new database (--new)');
+  if (options.schemaOnly && isPlain(type)) throw usage('--schema-only needs a custom, directory or tar archive; a plain SQL dump restores as it was written');
   if (options.clean && isPlain(type)) throw usage('--clean is for archives; a plain SQL dump drops objects itself when made with pg_dump --clean');
 }
 
@@ -93,7 +96,7 @@ async function restoreOver(settings: BackupSettings, p: Prepared, options: Resto
   if (options.signal?.aborted) throw interrupted(options, 'nothing was changed');
   const session = restoreSessionName();
   const database = p.target.database;
-  const run = { clean: options.clean, noOwner: options.noOwner, singleTransaction: true, applicationName: session };
+  const run = { clean: options.clean, noOwner: options.noOwner, schemaOnly: options.schemaOnly, singleTransaction: true, applicationName: session };
   let outcome: 'completed' | 'stopped';
   try {
     outcome = await runRestoreTool(settings, p.file, p.type, database, run, operation, options.signal);
@@ -139,7 +142,7 @@ async function restoreAsNew(settings: BackupSettings, p: Prepared, name: string,
   const encoding = await encodingForCopy(settings, p.file, p.type, p.manifest, found.templateEncoding, warnings);
   const plan: CopyPlan = {
     settings, target: p.target, file: p.file, type: p.type, operation, serverMajor: facts.major, encoding, integrity, signal: options.signal,
-    run: { jobs: options.jobs, noOwner: options.noOwner, singleTransaction: options.singleTransaction },
+    run: { jobs: options.jobs, noOwner: options.noOwner, schemaOnly: options.schemaOnly, singleTransaction: options.singleTransaction },
   };
   await restoreCopy(plan, 'restoring', (temp) => renameDatabase(settings, p.target, temp, name, operation));
   return { file: p.file, type: p.type, database: name, created: true, encoding: encoding.encoding, durationMs: Date.now() - started, warnings };
