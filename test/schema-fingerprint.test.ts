@@ -83,10 +83,10 @@ describe('schema fingerprint', () => {
     const source = await database('fp_backup', inject('pgToolsUrl'));
     await source.query(richSchema('fp_reader_backup'));
     const backups = await tempDir('fp-backup');
-    expect((await backupCli('backup', [], source, backups)).code).toBe(0);
+    expect((await backupCli('backup:create', [], source, backups)).code).toBe(0);
     const file = path.join(backups, (await readdir(backups)).find((f) => f.endsWith('.dump'))!);
     const name = `fp_restored_${process.pid}_${Math.random().toString(36).slice(2, 7)}`;
-    const restored = await backupCli('restore', [file, '--new', name], source, backups);
+    const restored = await backupCli('backup:restore', [file, '--new', name], source, backups);
     expect(restored.code, restored.stderr).toBe(0);
     const url = new URL(source.url);
     url.pathname = `/${name}`;

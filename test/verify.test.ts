@@ -214,7 +214,7 @@ describe('migrate:verify --schema-from', () => {
       CREATE TABLE schema_migrations (version bigint NOT NULL PRIMARY KEY, dirty boolean NOT NULL);
       INSERT INTO schema_migrations VALUES (1, false);`);
     const backups = await tempDir('verify-backup');
-    const made = await backupCli('backup', [], source, backups);
+    const made = await backupCli('backup:create', [], source, backups);
     expect(made.code, made.stderr).toBe(0);
     const file = path.join(backups, (await readdir(backups)).find((f) => f.endsWith('.dump'))!);
     const good = await migrationsDir(files(['customers', 'SELECT 1;\n'], ['email', 'ALTER TABLE customers ADD COLUMN email text;\n', 'ALTER TABLE customers DROP COLUMN email;\n']));
