@@ -4,7 +4,8 @@ import path from 'node:path';
 import pg from 'pg';
 import { lintMigrations, loadSettings, migrate, RULE_IDS, RULES, type LintReport } from '../src/index.js';
 import { createTestDatabase } from './helpers/db.js';
-import { ROOT, runCli } from './helpers/cli.js';
+import { ROOT, collect, runCli, spawnCli } from './helpers/cli.js';
+import { waitFor } from './helpers/wait.js';
 import { migrationsDir } from './helpers/migrations.js';
 
 const FIXTURES = path.join(ROOT, 'test/fixtures/lint');
@@ -82,5 +83,42 @@ describe('migrate:lint --trace (command line)', () => {
     const result = await runCli('migrate:lint', ['--trace'], { cwd: project });
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/^CONFIG_INVALID: the trace needs a database/);
+  });
+
+  it('--all traces every migration from an empty scratch database, running none twice; --offline with --trace is a usage error', async () => {
+    const { project } = await migrationsDir({
+      '1_t.up.sql': 'CREATE TABLE t (id int);', '2_i.up.sql': "SET lock_timeout = '5s';\nCREATE INDEX t_id ON t (id);\n",
+    });
+    const db = await createTestDatabase('trace_all');
+    const env = { DATABASE_URL: db.url };
+    expect((await runCli('migrate', [], { cwd: project, env })).code).toBe(0);
+    const all = await runCli('migrate:lint', ['--all', '--trace'], { cwd: project, env });
+    expect(all.code, all.stderr).toBe(0);
+    expect(all.stdout).toContain('Traced 3 statements on a scratch database from version none: 0 disagreements.');
+    expect(all.stderr).not.toContain('incomplete');
+    expect(all.stderr).not.toContain('Warning');
+    const offline = await runCli('migrate:lint', ['--trace', '--offline'], { cwd: project, env });
+    expect(offline.code).toBe(2);
+    expect(offline.stderr).toMatch(/^INVALID_ARGUMENT: the trace needs a database/);
+  });
+
+  it('SIGINT cancels the statement running on the scratch database, drops it and exits 130', async () => {
+    const { project } = await migrationsDir({ '1_slow.up.sql': 'SELECT pg_sleep(60);\n' });
+    const db = await createTestDatabase('trace_sigint');
+    const child = spawnCli('migrate:lint', ['--trace'], { cwd: project, env: { DATABASE_URL: db.url } });
+    const ended = collect(child);
+    const admin = new pg.Client({ connectionString: inject('pg18Url') });
+    await admin.connect();
+    try {
+      const scratch = await waitFor(async () => (await admin.query(
+        "SELECT datname FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(60)' AND datname LIKE 'tidemark\\_scratch\\_%'")).rows[0]?.datname as string | undefined, 'the trace to run the slow statement');
+      child.kill('SIGINT');
+      const result = await ended;
+      expect(result.code).toBe(130);
+      expect(result.stderr).toContain('INTERRUPTED');
+      expect((await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [scratch])).rows).toEqual([]);
+    } finally {
+      await admin.end();
+    }
   });
 });

@@ -95,7 +95,7 @@ export async function createScratchDatabase(server: DatabaseTarget, purpose: str
     await client.query(`CREATE DATABASE ${pg.escapeIdentifier(name)} TEMPLATE template0`);
     await client.query(`COMMENT ON DATABASE ${pg.escapeIdentifier(name)} IS ${pg.escapeLiteral(comment)}`);
   }).catch((err) => {
-    throw scratchError(operation, err, 'the user of the URL needs CREATEDB on this server; or give another server for the scratch database');
+    throw scratchError(operation, err, 'the user of the URL needs CREATEDB on this server (migrate:verify can also make it on another: --server URL)');
   });
   return { name, target: targetFor(server, name) };
 }

@@ -135,12 +135,18 @@ async function chooseScripts(settings: SettingsWithoutDatabase, options: LintOpt
     ups = ups.filter((u) => pending.has(u.fileName));
   }
   const scripts: ScriptInput[] = [];
-  for (const up of ups) scripts.push({ file: name(up.fileName), sql: (await up.load()).sql });
+  const versions = new Map(source.migrations.flatMap((m) => (m.up ? [[m.up.fileName, m.version] as const] : [])));
+  for (const up of ups) scripts.push({ file: name(up.fileName), sql: (await up.load()).sql, version: versions.get(up.fileName) });
   return { scope, scripts };
 }
 
 /** Runs the scripts on a scratch database and replaces each finding by its verdict (in place: the report lists what the trace has). */
 async function traceAndJudge(settings: SettingsWithoutDatabase, scripts: ScriptInput[], findings: Finding[], options: LintOptions, notes: string[]): Promise<LintReport['trace']> {
+  if (options.offline) {
+    throw new TidemarkError('INVALID_ARGUMENT', 'the trace needs a database', {
+      operation: 'trace migrations', cause: '--offline connects to nothing, and the trace runs the migrations on a scratch database of the server', hint: 'give one of --trace and --offline',
+    });
+  }
   if (!settings.database) {
     throw new TidemarkError('CONFIG_INVALID', 'the trace needs a database', {
       operation: 'trace migrations', cause: 'no database is configured: the trace runs the migrations on a scratch database of that server', hint: 'set DATABASE_URL, or use --embedded',

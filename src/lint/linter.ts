@@ -17,6 +17,8 @@ export interface ScriptInput {
   /** How findings name the file. */
   file: string;
   sql: string;
+  /** The migration's version, when the file is one of the migrations directory's. */
+  version?: bigint;
 }
 
 export interface LinterOptions {

@@ -12,10 +12,10 @@
  */
 import pg from 'pg';
 import type { Settings } from '../config.js';
-import { connect } from '../db/connect.js';
+import { cancelBackend, connect } from '../db/connect.js';
 import { withScratchDatabase } from '../db/scratch.js';
 import { closeConnection } from '../connection-close.js';
-import { abortSignalName, describeCause, interruptedError } from '../errors.js';
+import { abortSignalName, describeCause, interruptedError, isTidemarkError } from '../errors.js';
 import { readMigrationDir, type MigrationSet } from '../migrate/source/index.js';
 import { migrateStatus } from '../migrate/commands/status.js';
 import { wantsNoTransaction } from '../sql/split.js';
@@ -80,7 +80,10 @@ const LOCKS_SQL = `
    WHERE l.pid = pg_backend_pid() AND l.granted AND l.locktype = 'relation' AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())`;
 
 async function snapshot(client: pg.Client): Promise<Snapshot> {
-  const [tables, indexes, valid] = await Promise.all([client.query(TABLES_SQL), client.query(INDEXES_SQL), client.query(VALID_SQL)]);
+  // One after the other: a connection runs one query at a time.
+  const tables = await client.query(TABLES_SQL);
+  const indexes = await client.query(INDEXES_SQL);
+  const valid = await client.query(VALID_SQL);
   return {
     tables: new Map(tables.rows.map((r) => [r.oid as number, [r.name as string, r.filenode as string]])),
     indexes: Object.fromEntries(indexes.rows.map((r) => [r.index as string, r.table as string])),
@@ -200,11 +203,17 @@ async function applyPlain(client: pg.Client, sql: string): Promise<void> {
 export async function traceScripts(settings: Settings, scripts: ScriptInput[], options: TraceOptions = {}): Promise<{ traced: TracedStatement[]; startingVersion: bigint | null; notes: string[] }> {
   const source = options.source ?? (await readMigrationDir(settings.migrations.dir));
   const { version } = await migrateStatus(settings, { source });
-  const applied = source.migrations.filter((m) => m.up && version !== null && m.version <= version);
+  // What the database has, up to the first linted migration (all of it for files from elsewhere): a migration is never run twice.
+  const linted = scripts.flatMap((s) => (s.version === undefined ? [] : [s.version]));
+  const below = linted.length ? linted.reduce((a, b) => (b < a ? b : a)) : undefined;
+  const applied = source.migrations.filter((m) => m.up && version !== null && m.version <= version && (below === undefined || m.version < below));
   const notes: string[] = [];
   const traced: TracedStatement[] = [];
   await withScratchDatabase(settings.database, 'lint-trace', 'trace migrations on a scratch database', async (scratch) => {
     const client = await connect(scratch.target, { operation: 'trace migrations on a scratch database' });
+    // An interrupt cancels the statement running on the scratch database; the loop then stops with INTERRUPTED.
+    const cancel = () => void cancelBackend(scratch.target, client);
+    options.signal?.addEventListener('abort', cancel, { once: true });
     try {
       for (const m of applied) {
         await applyPlain(client, (await m.up!.load()).sql).catch((err) => {
@@ -217,9 +226,15 @@ export async function traceScripts(settings: Settings, scripts: ScriptInput[], o
         }
       };
       for (const script of scripts) traced.push(...(await traceFile(client, script, check)));
+    } catch (err) {
+      if (options.signal?.aborted && !isTidemarkError(err)) {
+        throw interruptedError(abortSignalName(options.signal), 'trace migrations', 'nothing was changed: the trace ran on a scratch database, which is dropped');
+      }
+      throw err;
     } finally {
+      options.signal?.removeEventListener('abort', cancel);
       await closeConnection(client);
     }
   });
-  return { traced, startingVersion: version, notes };
+  return { traced, startingVersion: applied.at(-1)?.version ?? null, notes };
 }
