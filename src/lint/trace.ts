@@ -180,8 +180,14 @@ async function traceFile(client: pg.Client, script: ScriptInput, check: () => vo
 
 /** A migration as the runner would apply it, without tracing: the starting point of the trace. */
 async function applyPlain(client: pg.Client, sql: string): Promise<void> {
+  const { statements } = await parseScript(sql);
   if (wantsNoTransaction(sql)) {
-    for (const s of (await parseScript(sql)).statements) await client.query(s.text);
+    for (const s of statements) await client.query(s.text);
+    return;
+  }
+  // A file with its own BEGIN/COMMIT is sent as it is, as the runner sends it.
+  if (statements.some((s) => s.kind === 'TransactionStmt')) {
+    await client.query(sql);
     return;
   }
   await client.query('BEGIN');
@@ -214,23 +220,20 @@ export async function traceScripts(settings: Settings, scripts: ScriptInput[], o
     // An interrupt cancels the statement running on the scratch database; the loop then stops with INTERRUPTED.
     const cancel = () => void cancelBackend(scratch.target, client);
     options.signal?.addEventListener('abort', cancel, { once: true });
+    const interrupted = () => interruptedError(abortSignalName(options.signal), 'trace migrations', 'nothing was changed: the trace ran on a scratch database, which is dropped');
+    const check = () => {
+      if (options.signal?.aborted) throw interrupted();
+    };
     try {
       for (const m of applied) {
+        check();
         await applyPlain(client, (await m.up!.load()).sql).catch((err) => {
           notes.push(`the trace's starting point is incomplete: ${m.up!.fileName} failed on the scratch database (${describeCause(err)})`);
         });
       }
-      const check = () => {
-        if (options.signal?.aborted) {
-          throw interruptedError(abortSignalName(options.signal), 'trace migrations', 'nothing was changed: the trace ran on a scratch database, which is dropped');
-        }
-      };
       for (const script of scripts) traced.push(...(await traceFile(client, script, check)));
     } catch (err) {
-      if (options.signal?.aborted && !isTidemarkError(err)) {
-        throw interruptedError(abortSignalName(options.signal), 'trace migrations', 'nothing was changed: the trace ran on a scratch database, which is dropped');
-      }
-      throw err;
+      throw options.signal?.aborted && !isTidemarkError(err) ? interrupted() : err;
     } finally {
       options.signal?.removeEventListener('abort', cancel);
       await closeConnection(client);
