@@ -169,6 +169,8 @@ async function traceFile(client: pg.Client, script: ScriptInput, check: () => vo
       check();
       const place = { file: script.file, line: statement.line, column: statement.column };
       traced.push(await (inOne ? traceInTransaction(client, place, statement) : traceAlone(client, place, statement)));
+      // A statement the interrupt cancelled failed for that reason, not its own.
+      check();
     }
     if (inOne) await client.query('COMMIT');
   } catch (err) {
