@@ -1,23 +1,14 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { createTestDatabase, type TestDatabase } from './helpers/db.js';
+import { databasesClosedAfterEach, type TestDatabase } from './helpers/db.js';
 import { runCli } from './helpers/cli.js';
 import { backupCli, tempDir } from './helpers/backup.js';
 import { normaliseViewDefinition } from '../src/schema/fingerprint.js';
 import { compareSchemas, describeChange } from '../src/schema/diff.js';
 
-const open: TestDatabase[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((db) => db.close()));
-});
-
-async function database(label: string, server?: string): Promise<TestDatabase> {
-  const db = await createTestDatabase(label, server);
-  open.push(db);
-  return db;
-}
+const database = databasesClosedAfterEach();
 
 /** Every kind of object the fingerprint reads, with nothing that differs between PostgreSQL 15 and 18 installs (extension versions). */
 function richSchema(role: string): string {

@@ -1,9 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
-import { createTestDatabase, type TestDatabase } from './helpers/db.js';
+import { databasesClosedAfterEach, type TestDatabase } from './helpers/db.js';
 import { collect, runCli, spawnCli } from './helpers/cli.js';
 import { migrationsDir } from './helpers/migrations.js';
 import { backupCli, tempDir } from './helpers/backup.js';
@@ -11,16 +11,7 @@ import { waitFor } from './helpers/wait.js';
 import { spawnSync } from 'node:child_process';
 import { isAbandoned, scratchName } from '../src/db/scratch.js';
 
-const open: TestDatabase[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((db) => db.close()));
-});
-
-async function database(label: string, server?: string): Promise<TestDatabase> {
-  const db = await createTestDatabase(label, server);
-  open.push(db);
-  return db;
-}
+const database = databasesClosedAfterEach();
 
 const verify = (db: TestDatabase, dir: string, args: string[] = ['--all'], env: Record<string, string> = {}) =>
   runCli('migrate:verify', ['--dir', dir, ...args], { env: { DATABASE_URL: db.url, ...env } });

@@ -61,3 +61,13 @@ export function cleanupAfterEach(): (cleanup: () => Promise<unknown>) => void {
   });
   return (cleanup) => void cleanups.push(cleanup);
 }
+
+/** A test's own databases, closed after each test. */
+export function databasesClosedAfterEach(): (label: string, server?: string) => Promise<TestDatabase> {
+  const cleanup = cleanupAfterEach();
+  return async (label, server) => {
+    const db = await createTestDatabase(label, server);
+    cleanup(() => db.close());
+    return db;
+  };
+}
