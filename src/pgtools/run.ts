@@ -120,7 +120,8 @@ function zxOptions(cmd: PreparedCommand, options: StartOptions): Partial<ZxOptio
     env: cmd.env,
     cwd: process.cwd(),
     stdio,
-    ...(store && { store: store as never }),
+    // Always named, undefined too: these options are set afresh for each call (see startTool).
+    store: store as never,
     spawn: directSpawn(cmd, options.spawnOptions),
     shell: true as const, // never used: the spawn above runs no shell; zx only requires one to be named
     quote: (arg: string) => JSON.stringify(arg),
@@ -161,7 +162,12 @@ async function settle(proc: ProcessPromise, cmd: PreparedCommand, feeding: Promi
 export async function startTool(cmd: PreparedCommand, options: StartOptions = {}): Promise<RunningTool> {
   let proc: ProcessPromise;
   try {
-    proc = loadZx().$(zxOptions(cmd, options))`${cmd.file} ${cmd.args}`;
+    // The options go in as zx's defaults, set right before the call that copies them, in the same
+    // synchronous step: `$(options)` would run the call inside zx's AsyncLocalStorage, which on Node 20
+    // turns on promise hooks for the rest of the process, a tax on every promise of a streamed backup.
+    const { $ } = loadZx();
+    Object.assign($, zxOptions(cmd, options));
+    proc = $`${cmd.file} ${cmd.args}`;
   } catch (err) {
     await cmd.cleanup(); // zx missing, or this process's working directory gone
     throw err;
