@@ -1,20 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { createTestDatabase, type TestDatabase } from './helpers/db.js';
+import { databasesClosedAfterEach, type TestDatabase } from './helpers/db.js';
 import { runCli } from './helpers/cli.js';
 import { DEMO_DIR, migrationsDir } from './helpers/migrations.js';
 
-const open: TestDatabase[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((db) => db.close()));
-});
-
-async function database(label: string): Promise<TestDatabase> {
-  const db = await createTestDatabase(label);
-  open.push(db);
-  return db;
-}
+const database = databasesClosedAfterEach();
 
 const cli = (db: TestDatabase, target: string, args: string[], dir = DEMO_DIR, env: Record<string, string> = {}) =>
   runCli(target, ['--dir', dir, ...args], { env: { DATABASE_URL: db.url, ...env } });

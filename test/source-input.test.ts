@@ -2,23 +2,14 @@ import { createHash } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { inlineMigrations, readMigrationDir } from '../src/migrate/source/index.js';
 import { firstInvalidUtf8 } from '../src/migrate/source/encoding.js';
 import { runCli } from './helpers/cli.js';
-import { createTestDatabase, type TestDatabase } from './helpers/db.js';
+import { databasesClosedAfterEach, type TestDatabase } from './helpers/db.js';
 import { migrationsDir } from './helpers/migrations.js';
 
-const open: TestDatabase[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((db) => db.close()));
-});
-
-async function database(label: string): Promise<TestDatabase> {
-  const db = await createTestDatabase(label);
-  open.push(db);
-  return db;
-}
+const database = databasesClosedAfterEach();
 
 const cli = (db: TestDatabase, target: string, dir: string, args: string[] = []) =>
   runCli(target, ['--dir', dir, ...args], { env: { DATABASE_URL: db.url } });
