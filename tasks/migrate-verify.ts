@@ -5,14 +5,15 @@ import { command, parse, rawValues, run, usageError, withDatabaseOptions } from 
 import { printCheck, printVerifySummary } from './lib/format/verify.js';
 import { interruptOnSignals } from './lib/signals.js';
 
-const cli = withDatabaseOptions(command('migrate:verify', '[--all | --from V --to W] [--schema-from FILE | --schema-from-database URL] [--server URL] [--owners]', 'Prove in a scratch database that every down migration undoes its up.'))
+const cli = withDatabaseOptions(command('migrate:verify', '[--all | --from V --to W] [--schema-from FILE | --schema-from-database URL] [--server URL] [--owners] [--read-whole]', 'Prove in a scratch database that every down migration undoes its up.'))
   .option('--all', 'check every migration (default: those pending in the configured database)')
   .option('--from <version>', 'check migrations from this version on')
   .option('--to <version>', 'check migrations up to this version')
   .option('--schema-from <file>', 'start from the schema of this backup (schema only) instead of an empty database')
   .option('--schema-from-database <url>', 'start from the schema of this database (read only) instead of an empty database')
   .option('--server <url>', 'make the scratch database on this server (default: the configured database\'s)')
-  .option('--owners', 'compare object owners too');
+  .option('--owners', 'compare object owners too')
+  .option('--read-whole', 'read the whole schema at every turn instead of what each step changed (slower)');
 
 function versionFlag(flag: string): bigint | undefined {
   const text = rawValues(flag).at(-1);
@@ -34,11 +35,13 @@ void run(async ({ out, settings }) => {
   interrupts.onSecond(() => (scratch ? `the scratch database ${scratch} remains; the next migrate:verify drops it` : undefined));
   const report = await verifyMigrations(loaded, {
     all: !!options.all, from: versionFlag('--from'), to: versionFlag('--to'),
-    schemaFrom: rawValues('--schema-from').at(-1), schemaFromDatabase: target(schemaUrl), server: target(serverUrl), owners: !!options.owners, signal: interrupts.signal,
+    schemaFrom: rawValues('--schema-from').at(-1), schemaFromDatabase: target(schemaUrl), server: target(serverUrl), owners: !!options.owners, readWhole: !!options.readWhole, signal: interrupts.signal,
     onEvent: (event) => {
       if (event.type === 'scratch') {
         scratch = event.database;
         for (const name of event.swept) out.warn(`dropped ${name}, a scratch database left by a run that is gone`);
+      } else if (event.type === 'missed') {
+        out.warn(`the scratch database's DDL record missed changes (${event.differences.join('; ')}); checking again, reading the whole schema at every turn`);
       } else if (!options.json) printCheck(out, event.check);
     },
   });

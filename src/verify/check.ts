@@ -10,7 +10,7 @@ import type { Step } from '../migrate/runner/plan.js';
 import { runSteps } from '../migrate/runner/run.js';
 import type { Session } from '../migrate/runner/session.js';
 import { describeChange } from '../schema/diff.js';
-import type { SnapshotDifference, Snapshots } from './snapshots.js';
+import type { SchemaSnapshots, SnapshotDifference } from './snapshots.js';
 
 export type CheckStatus = 'passed' | 'not-reversible' | 'down-missing' | 'down-failed' | 'up-failed' | 'first-up-failed';
 
@@ -85,7 +85,7 @@ function afterDownWords(d: SnapshotDifference, upFile: string, downFile: string)
 
 export interface CheckContext {
   session: Session;
-  snapshots: Snapshots;
+  snapshots: SchemaSnapshots;
   signal?: AbortSignal;
 }
 

@@ -17,7 +17,10 @@ import { loadState, prepareForWrite } from '../migrate/runner/state.js';
 import { describeStartingPoint, prepareStartingPoint, type StartingPoint } from './starting-point.js';
 import { applyUnchecked, canContinue, checkMigration, type Finding, type MigrationCheck } from './check.js';
 import { checkRange, pendingVersions, planMigrations, versionsInRange, type PlannedMigration, type RangeOptions } from './range.js';
-import { Snapshots } from './snapshots.js';
+import { startDdlLog } from './ddl-log.js';
+import { WholeSnapshots, type SchemaSnapshots, type SnapshotDifference } from './snapshots.js';
+import { TrackedSnapshots } from './tracked-snapshots.js';
+import { describeChange } from '../schema/diff.js';
 
 export type { Finding, MigrationCheck, CheckStatus } from './check.js';
 
@@ -30,6 +33,8 @@ export interface VerifyOptions extends RangeOptions {
   schemaFromDatabase?: DatabaseTarget;
   /** Compare object owners too. */
   owners?: boolean;
+  /** Read the whole schema at every turn instead of what each step changed (as when the scratch database's DDL record cannot be kept). */
+  readWhole?: boolean;
   source?: MigrationSet;
   /** Aborting stops the run; the scratch database is dropped before the INTERRUPTED error is thrown. */
   signal?: AbortSignal;
@@ -38,7 +43,9 @@ export interface VerifyOptions extends RangeOptions {
 
 export type VerifyEvent =
   | { type: 'scratch'; database: string; swept: string[] }
-  | { type: 'checked'; check: MigrationCheck; index: number; total: number };
+  | { type: 'checked'; check: MigrationCheck; index: number; total: number }
+  /** The DDL record missed changes; the checks start again, reading the whole schema. */
+  | { type: 'missed'; differences: string[] };
 
 export interface VerifyReport {
   ok: boolean;
@@ -50,6 +57,10 @@ export interface VerifyReport {
   /** Versions in range left unchecked: those after a migration whose up fails the first time. */
   notChecked: bigint[];
   findings: Finding[];
+  /** How the schema was read: what each step changed (`changes`), or whole at every turn. */
+  schemaReads: 'changes' | 'whole';
+  /** Changes the DDL record missed (found by a whole reading at the end), after which the run was repeated reading whole. */
+  missedChanges: string[];
   durationMs: number;
 }
 
@@ -70,12 +81,15 @@ function startingPoint(options: VerifyOptions): StartingPoint {
 
 interface Walk {
   checks: MigrationCheck[];
+  readWhole: boolean;
+  /** What the snapshots failed to see, in words. */
+  missed: string[];
   /** The index in the plan of a check after which this scratch database is no use (a file failed in it). */
   failedAt?: number;
 }
 
 /** Consecutive unchecked migrations go in one run; each checked one on its own. */
-async function walk(session: Session, snapshots: Snapshots, planned: PlannedMigration[], options: VerifyOptions, progress: Progress): Promise<Walk> {
+async function walk(session: Session, snapshots: SchemaSnapshots, planned: PlannedMigration[], options: VerifyOptions, progress: Progress): Promise<Omit<Walk, 'readWhole' | 'missed'>> {
   const checks: MigrationCheck[] = [];
   let below = (await prepareForWrite(session, await loadState(session))).state.version;
   let pendingApply: Migration[] = [];
@@ -113,13 +127,20 @@ async function verifyIn(settings: Settings, scratch: ScratchDatabase, source: Mi
   return withSession(scratchSettings, { source, lock: false, operation, signal: options.signal }, async (session) => {
     const client = await connect(scratch.target, { operation: `${operation}: read the scratch schema` });
     try {
-      const snapshots = new Snapshots(client, { owners: options.owners, exclude: [session.tables.version, session.tables.history] });
+      const catalog = { owners: options.owners, exclude: [session.tables.version, session.tables.history] };
+      const tracked = !options.readWhole && (await startDdlLog(client));
+      const snapshots = tracked ? new TrackedSnapshots(client, catalog) : new WholeSnapshots(client, catalog);
       await snapshots.start();
-      return await walk(session, snapshots, planned, options, progress);
+      const result = await walk(session, snapshots, planned, options, progress);
+      return { ...result, readWhole: !tracked, missed: inWords(await snapshots.missed()) };
     } finally {
       await closeConnection(client);
     }
   });
+}
+
+function inWords(missed: SnapshotDifference[]): string[] {
+  return missed.flatMap((d) => describeChange(d.change, { before: 'as tracked', after: 'as read whole' }));
 }
 
 /** One scratch database, dropped whatever happens in it. */
@@ -145,17 +166,26 @@ async function inScratch(settings: Settings, server: DatabaseTarget, swept: stri
  * and including the failed migration. A migration whose up fails the first
  * time ends the run: those after it build on it.
  */
-async function checkAll(settings: Settings, server: DatabaseTarget, swept: string[], source: MigrationSet, planned: PlannedMigration[], options: VerifyOptions): Promise<{ checks: MigrationCheck[]; notChecked: bigint[] }> {
+interface Checked {
+  checks: MigrationCheck[];
+  notChecked: bigint[];
+  readWhole: boolean;
+  missed: string[];
+}
+
+async function checkAll(settings: Settings, server: DatabaseTarget, swept: string[], source: MigrationSet, planned: PlannedMigration[], options: VerifyOptions): Promise<Checked> {
   const progress: Progress = { done: 0, total: planned.filter((p) => p.check).length };
-  const checks: MigrationCheck[] = [];
+  const checked: Checked = { checks: [], notChecked: [], readWhole: false, missed: [] };
   let plan = planned;
   for (let first = true; ; first = false) {
     const result = await inScratch(settings, server, first ? swept : [], options, (scratch) => verifyIn(settings, scratch, source, plan, options, progress));
-    checks.push(...result.checks);
+    checked.checks.push(...result.checks);
+    checked.readWhole ||= result.readWhole;
+    checked.missed.push(...result.missed);
     const failedAt = result.failedAt;
-    if (failedAt === undefined || failedAt === plan.length - 1) return { checks, notChecked: [] };
+    if (failedAt === undefined || failedAt === plan.length - 1) return checked;
     if (result.checks.at(-1)!.status === 'first-up-failed') {
-      return { checks, notChecked: plan.slice(failedAt + 1).filter((p) => p.check).map((p) => p.migration.version) };
+      return { ...checked, notChecked: plan.slice(failedAt + 1).filter((p) => p.check).map((p) => p.migration.version) };
     }
     plan = plan.map((p, i) => (i <= failedAt ? { ...p, check: false } : p));
   }
@@ -166,12 +196,13 @@ function interrupted(options: VerifyOptions, scratch: string, dropped: boolean):
   return interruptedError(abortSignalName(options.signal), operation, `${state}; the configured database was not changed`);
 }
 
-function report(scratch: string[], options: VerifyOptions, result: { checks: MigrationCheck[]; notChecked: bigint[] }, started: number): VerifyReport {
+function report(scratch: string[], options: VerifyOptions, result: Checked, missed: string[], started: number): VerifyReport {
   const findings = result.checks.flatMap((c) => c.findings);
   return {
     ok: findings.length === 0, scratchDatabases: scratch, startingPoint: describeStartingPoint(startingPoint(options)),
     checks: result.checks, passed: result.checks.filter((c) => c.status === 'passed').map((c) => c.version),
-    notChecked: result.notChecked, findings, durationMs: performance.now() - started,
+    notChecked: result.notChecked, findings, schemaReads: result.readWhole ? 'whole' : 'changes', missedChanges: missed,
+    durationMs: performance.now() - started,
   };
 }
 
@@ -185,11 +216,15 @@ export async function verifyMigrations(settings: Settings, options: VerifyOption
   const server = options.server ?? settings.database;
   const swept = await sweepScratchDatabases(server, `${operation}: drop leftover scratch databases`);
   const scratchNames: string[] = [];
-  const result = await checkAll(settings, server, swept, source, planned, {
-    ...options, onEvent: (event) => {
+  const run = (readWhole: boolean) => checkAll(settings, server, swept, source, planned, {
+    ...options, readWhole, onEvent: (event) => {
       if (event.type === 'scratch') scratchNames.push(event.database);
       options.onEvent?.(event);
     },
   });
-  return report(scratchNames, options, result, started);
+  const result = await run(options.readWhole ?? false);
+  if (!result.missed.length) return report(scratchNames, options, result, [], started);
+  // Never trusted when the record missed something: the same checks again, reading whole.
+  options.onEvent?.({ type: 'missed', differences: result.missed });
+  return report(scratchNames, options, await run(true), result.missed, started);
 }
