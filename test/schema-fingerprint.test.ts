@@ -44,6 +44,8 @@ function richSchema(role: string): string {
     REVOKE EXECUTE ON FUNCTION add(int, int) FROM PUBLIC;
     CREATE RULE no_delete AS ON DELETE TO child DO INSTEAD NOTHING;
     CREATE AGGREGATE total(int) (sfunc = int4pl, stype = int, initcond = '0');
+    CREATE STATISTICS objects_repo_name (ndistinct, dependencies) ON repo, name FROM objects;
+    ALTER DEFAULT PRIVILEGES IN SCHEMA app GRANT SELECT ON TABLES TO ${role};
     CREATE TABLE schema_migrations (version bigint NOT NULL PRIMARY KEY, dirty boolean NOT NULL);`;
 }
 
@@ -62,6 +64,8 @@ describe('schema fingerprint', () => {
     expect(text).toContain('enum public.object_type {"labels":["a","c","b"]}');
     expect(text).toContain('table public.objects {"acl":["fp_reader_runs:SELECT"],"comment":"the objects","rowSecurity":"enabled"}');
     expect(text).toContain('column public.child.note2 {"position":3,"type":"text"}');
+    expect(text).toContain('statistics public.objects_repo_name {"definition":"CREATE STATISTICS public.objects_repo_name (ndistinct, dependencies) ON repo, name FROM public.objects"}');
+    expect(text).toMatch(/^default privileges \S+ on tables in app \{"privileges":\["fp_reader_runs:SELECT"\]\}$/m);
     expect(text).not.toContain('schema_migrations');
     expect(text).toMatch(/^sha256 [0-9a-f]{64} \(\d+ objects\)$/m);
     const [first, second] = [await schemaOf(db), await schemaOf(db)];

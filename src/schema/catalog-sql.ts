@@ -30,7 +30,7 @@ export interface CatalogQueryOptions {
  * object (`obj`: the constraint, the index, the column default, ...), by
  * which a dropped object finds the unit it belonged to.
  */
-export type UnitCatalog = 'pg_namespace' | 'pg_class' | 'pg_proc' | 'pg_type' | 'pg_extension';
+export type UnitCatalog = 'pg_namespace' | 'pg_class' | 'pg_proc' | 'pg_type' | 'pg_extension' | 'pg_statistic_ext' | 'pg_default_acl';
 
 /**
  * Which rows to read: all, or those of the units listed, by catalog, as SQL
@@ -219,6 +219,27 @@ function extensions(scope: RowScope): string {
     FROM pg_extension x JOIN pg_namespace n ON n.oid = x.extnamespace WHERE true${inUnits(scope, 'pg_extension', 'x.oid')}`;
 }
 
+/** Extended statistics (`CREATE STATISTICS`), read as their definition. */
+function statistics(o: CatalogQueryOptions, scope: RowScope): string {
+  return `SELECT ${keyed('pg_statistic_ext', 'x.oid', 'pg_statistic_ext', 'x.oid')} 'statistics', n.nspname || '.' || x.stxname, jsonb_build_object(
+      'definition', pg_get_statisticsobjdef(x.oid), 'comment', ${describe('x.oid', 'pg_statistic_ext')}${ownerSql(o, 'x.stxowner')})
+    FROM pg_statistic_ext x JOIN pg_namespace n ON n.oid = x.stxnamespace
+    WHERE ${userNamespace(o)} AND x.stxrelid NOT IN (SELECT oid FROM skip)${inUnits(scope, 'pg_statistic_ext', 'x.oid')}`;
+}
+
+const DEFAULT_ACL_KIND = `CASE d.defaclobjtype WHEN 'r' THEN 'tables' WHEN 'S' THEN 'sequences' WHEN 'f' THEN 'functions' WHEN 'T' THEN 'types' WHEN 'n' THEN 'schemas' END`;
+
+/** `ALTER DEFAULT PRIVILEGES`: the privileges new objects of a role get, by role, schema (or all) and kind of object. */
+function defaultPrivileges(o: CatalogQueryOptions, scope: RowScope): string {
+  const entries = `SELECT CASE WHEN a.grantee = 0 THEN 'PUBLIC' WHEN a.grantee = d.defaclrole THEN 'OWNER' ELSE pg_get_userbyid(a.grantee) END
+      || ':' || a.privilege_type || CASE WHEN a.is_grantable THEN '*' ELSE '' END FROM aclexplode(d.defaclacl) a WHERE a.privilege_type <> 'MAINTAIN'`;
+  return `SELECT ${keyed('pg_default_acl', 'd.oid', 'pg_default_acl', 'd.oid')} 'default privileges',
+      pg_get_userbyid(d.defaclrole) || ' on ' || ${DEFAULT_ACL_KIND} || coalesce(' in ' || n.nspname, ''),
+      jsonb_build_object('privileges', (SELECT jsonb_agg(e ORDER BY e COLLATE "C") FROM (${entries}) x(e)))
+    FROM pg_default_acl d LEFT JOIN pg_namespace n ON n.oid = d.defaclnamespace
+    WHERE (n.oid IS NULL OR (${userNamespace(o)}))${inUnits(scope, 'pg_default_acl', 'd.oid')}`;
+}
+
 /** The excluded tables and what hangs on them (indexes, owned sequences). */
 function skipped(exclude: string[]): string {
   const listed = exclude.length ? exclude.map((t) => `(to_regclass(${pg.escapeLiteral(t)}))`).join(', ') : '(NULL::regclass)';
@@ -243,6 +264,7 @@ export function catalogRows(options: CatalogQueryOptions = {}, scope: RowScope =
   const parts: [UnitCatalog, (o: CatalogQueryOptions, scope: RowScope) => string][] = [
     ['pg_namespace', schemas], ['pg_class', relations], ['pg_class', columns], ['pg_class', constraints], ['pg_class', indexes],
     ['pg_class', sequences], ['pg_proc', routines], ['pg_class', triggersAndRules], ['pg_type', types], ['pg_extension', (_, s) => extensions(s)],
+    ['pg_statistic_ext', statistics], ['pg_default_acl', defaultPrivileges],
   ];
   return parts.filter(([unit]) => scope === 'all' || scope[unit] !== undefined).map(([, part]) => part(o, scope)).join('\nUNION ALL\n');
 }

@@ -23,7 +23,7 @@ CREATE UNLOGGED TABLE ${DDL_LOG_SCHEMA}.ddl_log (classid oid, objid oid, whole b
 CREATE FUNCTION ${DDL_LOG_SCHEMA}.log_ddl() RETURNS event_trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $log$
 BEGIN
   INSERT INTO ${DDL_LOG_SCHEMA}.ddl_log SELECT classid, objid, objsubid = 0, false, command_tag FROM pg_event_trigger_ddl_commands()
-    WHERE command_tag NOT IN ('GRANT', 'REVOKE', 'ALTER DEFAULT PRIVILEGES');
+    WHERE command_tag NOT IN ('GRANT', 'REVOKE');
   IF EXISTS (SELECT 1 FROM pg_event_trigger_ddl_commands() WHERE command_tag IN ('GRANT', 'REVOKE')) THEN
     INSERT INTO ${DDL_LOG_SCHEMA}.ddl_log
       SELECT 'pg_class'::regclass, oid, true, false, 'GRANT' FROM pg_class WHERE age(xmin) <= 0
@@ -68,7 +68,8 @@ export async function startDdlLog(client: pg.ClientBase): Promise<boolean> {
 
 /**
  * Commands after which only a whole reading is sure to be right: those that
- * name no object (the record has no class for them) and ALTER EXTENSION,
+ * name no object (the record has no class for them: ALTER DEFAULT PRIVILEGES,
+ * which may also delete the row it would name) and ALTER EXTENSION,
  * which moves objects in or out of an extension without touching them.
  */
 export const READ_WHOLE_AFTER = `l.classid IS NULL OR l.tag = 'ALTER EXTENSION'`;

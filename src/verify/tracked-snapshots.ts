@@ -14,10 +14,10 @@ import { DDL_LOG_SCHEMA, READ_WHOLE_AFTER, WIDENING } from './ddl-log.js';
 import { SchemaModel, type CatalogRow } from './schema-model.js';
 import type { SchemaSnapshots, SnapshotDifference, SnapshotName } from './snapshots.js';
 
-const UNIT_CATALOGS: UnitCatalog[] = ['pg_namespace', 'pg_class', 'pg_proc', 'pg_type', 'pg_extension'];
+const UNIT_CATALOGS: UnitCatalog[] = ['pg_namespace', 'pg_class', 'pg_proc', 'pg_type', 'pg_extension', 'pg_statistic_ext', 'pg_default_acl'];
 
 /** Classes whose objects are units of their own. */
-const SELF_UNITS = `('pg_proc'::regclass, 'pg_type'::regclass, 'pg_namespace'::regclass, 'pg_extension'::regclass)`;
+const SELF_UNITS = `('pg_proc'::regclass, 'pg_type'::regclass, 'pg_namespace'::regclass, 'pg_extension'::regclass, 'pg_statistic_ext'::regclass, 'pg_default_acl'::regclass)`;
 
 const key = (classid: string, oid: string) => `${classid}::text || ':' || ${oid}::text`;
 
