@@ -24,7 +24,10 @@ CREATE FUNCTION ${DDL_LOG_SCHEMA}.log_ddl() RETURNS event_trigger LANGUAGE plpgs
 BEGIN
   INSERT INTO ${DDL_LOG_SCHEMA}.ddl_log SELECT classid, objid, objsubid = 0, false, command_tag FROM pg_event_trigger_ddl_commands()
     WHERE command_tag NOT IN ('GRANT', 'REVOKE');
-  IF EXISTS (SELECT 1 FROM pg_event_trigger_ddl_commands() WHERE command_tag IN ('GRANT', 'REVOKE')) THEN
+  IF TG_TAG = 'DROP OWNED' THEN
+    -- Revokes what it does not drop, and names nothing: the next read is whole.
+    INSERT INTO ${DDL_LOG_SCHEMA}.ddl_log VALUES (NULL, NULL, NULL, false, TG_TAG);
+  ELSIF EXISTS (SELECT 1 FROM pg_event_trigger_ddl_commands() WHERE command_tag IN ('GRANT', 'REVOKE')) THEN
     INSERT INTO ${DDL_LOG_SCHEMA}.ddl_log
       SELECT 'pg_class'::regclass, oid, true, false, 'GRANT' FROM pg_class WHERE age(xmin) <= 0
       UNION SELECT 'pg_class'::regclass, attrelid, true, false, 'GRANT' FROM pg_attribute WHERE age(xmin) <= 0
