@@ -58,18 +58,19 @@ export function effectiveParallel(command: FleetCommand, parallel: number, maxCo
 /** The outcome of one target's run, never an exception. */
 async function runTarget(settings: SettingsWithoutDatabase, command: FleetCommand, target: FleetTarget, control: TargetControl): Promise<TargetResult> {
   const started = performance.now();
-  const base = { target: target.key, name: target.name, startedAt: new Date() };
+  const startedAt = new Date();
+  const base = { target: target.key, name: target.name };
+  const took = () => ({ startedAt, durationMs: Math.round((performance.now() - started) * 10) / 10 });
   try {
     const { error, ...outcome } = await command.run(targetSettings(settings, target), target, control);
-    return { ...base, state: error ? 'failed' : 'done', ...outcome, ...(error && { error }), durationMs: performance.now() - started };
+    return { ...base, state: error ? 'failed' : 'done', ...outcome, ...(error && { error }), ...took() };
   } catch (err) {
-    const durationMs = performance.now() - started;
     if (err instanceof TidemarkError && err.code === 'INTERRUPTED') {
       const note = (err.reason ?? err.message).replace(/^interrupted: /, '');
-      if (control.signal.aborted) return { ...base, state: 'interrupted', note, error: targetError(err), durationMs };
-      if (control.stop.aborted) return { ...base, state: 'stopped', note: `stopped after another target failed: ${note}`, durationMs };
+      if (control.signal.aborted) return { ...base, state: 'interrupted', note, error: targetError(err), ...took() };
+      if (control.stop.aborted) return { ...base, state: 'stopped', note: `stopped after another target failed: ${note}`, ...took() };
     }
-    return { ...base, state: 'failed', error: targetError(err), durationMs };
+    return { ...base, state: 'failed', error: targetError(err), ...took() };
   }
 }
 
@@ -96,7 +97,7 @@ export async function runFleet(settings: SettingsWithoutDatabase, targets: Fleet
     const signal = abortSignalName(options.signal);
     const counts = countStates(results);
     return {
-      command: command.name, startedAt, durationMs: performance.now() - clock, parallel, maxConnections: options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+      command: command.name, startedAt, durationMs: Math.round(performance.now() - clock), parallel, maxConnections: options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
       onError: options.onError ?? 'stop', canary, ...(previous && { resumedFrom: previous.file }),
       ...(signal && { signal: signal as 'SIGINT' | 'SIGTERM' }), ok: counts.done + counts.skipped === counts.total, counts, targets: results,
     };

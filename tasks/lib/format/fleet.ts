@@ -20,7 +20,7 @@ function doneText(command: FleetReport['command'], r: TargetResult): string {
     const problems = (d.problems as string[] | undefined) ?? [];
     return `version ${versionText(r.after)}${d.dirty ? ' (dirty)' : ''}, ${d.pending} pending${problems.length ? `, problems: ${problems.join(', ')}` : ''}`;
   }
-  if (command === 'migrate:verify') return `${d.passed} of ${d.checked} migrations verified`;
+  if (command === 'migrate:verify') return d.checked ? `${d.passed} of ${plural(d.checked as number, 'migration')} verified` : 'nothing to verify (no migration pending)';
   if (command === 'backup:create') return `${d.path}${d.verified ? ', verified' : ', not verified'}${d.pruned ? `, ${d.pruned} pruned` : ''}`;
   return `${d.checks} checks passed`;
 }
