@@ -92,7 +92,9 @@ export async function runFleet(settings: SettingsWithoutDatabase, targets: Fleet
   const clock = performance.now();
   const results = initialResults(targets, previous);
   const toRun = targets.map((_, i) => i).filter((i) => !FINISHED_STATES.has(results[i].state));
-  const writer: ReportWriter | undefined = options.reportFile === undefined ? undefined : reportWriter(settings.cwd, options.reportFile, options.secrets ?? []);
+  // The targets' own passwords are masked too, however the list was made.
+  const secrets = [...(options.secrets ?? []), ...targets.flatMap((t) => (t.database.password ? [t.database.password] : []))];
+  const writer: ReportWriter | undefined = options.reportFile === undefined ? undefined : reportWriter(settings.cwd, options.reportFile, secrets);
   const report = (): FleetReport => {
     const signal = abortSignalName(options.signal);
     const counts = countStates(results);
@@ -109,7 +111,7 @@ export async function runFleet(settings: SettingsWithoutDatabase, targets: Fleet
     results[index] = { ...results[index], state: 'running' };
     writer?.update(report());
     options.onEvent?.({ type: 'started', target: targets[index], index });
-    const result = masked(await runTarget(settings, command, targets[index], control), options.secrets ?? []);
+    const result = masked(await runTarget(settings, command, targets[index], control), secrets);
     results[index] = result;
     writer?.update(report());
     options.onEvent?.({ type: 'finished', target: targets[index], index, result });
