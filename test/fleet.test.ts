@@ -56,6 +56,8 @@ describe('migrate on 200 tenant schemas of one database', () => {
     const run = await runCli('migrate', ['--dir', dir, '--targets-sql', TENANT_SQL, '--parallel', '8', '--on-error', 'continue', '--report', report], { env: { DATABASE_URL: db.url } });
     expect(run.code, run.stderr).toBe(1);
     expect(run.stderr).toContain('FLEET_FAILED: 1 of 200 targets did not finish');
+    // Hundreds of targets leave no listener behind on the run's signals (Node warns past ten).
+    expect(run.stderr).not.toContain('MaxListenersExceededWarning');
     expect(run.stdout).toMatch(new RegExp(`FAILED\\s+\\S+:${POISONED}\\s+MIGRATION_UP_FAILED \\(SQLSTATE 23514\\)`));
     expect(run.stdout).toMatch(/done\s+\S+:tenant_000\s+none → 3, 3 migrations applied/);
     expect(run.stdout).toContain('migrate on 200 targets: 199 done, 1 failed (8 at a time');

@@ -32,6 +32,15 @@ export interface ScheduleOutcome {
   haltedBy?: string;
 }
 
+/** A signal aborted with its parent (and its reason), until disposed of. */
+function linked(parent: AbortSignal): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  const abort = () => controller.abort(parent.reason);
+  if (parent.aborted) abort();
+  else parent.addEventListener('abort', abort, { once: true });
+  return { signal: controller.signal, dispose: () => parent.removeEventListener('abort', abort) };
+}
+
 /**
  * Runs `runOne` (which never throws: it returns whether the target failed)
  * over indexes 0..count-1 under the options.
@@ -49,7 +58,12 @@ export async function schedule(count: number, runOne: (index: number, control: T
   const canStart = () => next < count && !haltedBy && !signal.aborted;
   const runIndex = async (index: number, canary: boolean) => {
     started.push(index);
-    const { failed } = await runOne(index, { signal, stop: stopping.signal });
+    // Each target listens to signals of its own: hundreds of targets must not pile listeners on the run's.
+    const [interrupt, stop] = [linked(signal), linked(stopping.signal)];
+    const { failed } = await runOne(index, { signal: interrupt.signal, stop: stop.signal }).finally(() => {
+      interrupt.dispose();
+      stop.dispose();
+    });
     if (failed && canary) halt(`canary target ${index + 1} failed`);
     else if (failed && options.onError === 'stop') halt(`target ${index + 1} failed (--on-error stop)`);
   };
