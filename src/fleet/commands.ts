@@ -6,7 +6,6 @@
  */
 import path from 'node:path';
 import { settingsForDatabase, type Settings, type SettingsWithoutDatabase } from '../config.js';
-import { TidemarkError } from '../errors.js';
 import { migrate, type MigrateOptions } from '../migrate/commands/migrate.js';
 import { migrateStatus } from '../migrate/commands/status.js';
 import type { MigrationEvent } from '../migrate/runner/run.js';
@@ -120,12 +119,14 @@ export function backupCommand(options: Omit<BackupOptions, 'signal'> & { prune?:
     },
     async run(settings, target, control) {
       // The base directory was checked (or created) before the run; each target's own is made as the default directory is.
-      const perTarget = { ...settings, backup: { ...settings.backup, dir: path.join(settings.backup.dir, backupSubdirectory(target)), dirConfigured: false } };
+      const dir = path.join(settings.backup.dir, backupSubdirectory(target));
+      const perTarget = { ...settings, backup: { ...settings.backup, dir, dirConfigured: false } };
       const result = await backup(perTarget, { ...dumpOptions, signal: control.signal });
       const m = result.manifest;
       const detail: Record<string, unknown> = { path: result.path, size: m.size, sha256: m.sha256, verified: result.verified, schemaVersion: m.schemaVersion };
       if (result.verifyError) {
-        return { detail, error: { code: 'BACKUP_VERIFY_FAILED', message: 'the new backup could not be read back', operation: `verify ${m.file}`, cause: result.verifyError } };
+        const error = { code: 'BACKUP_VERIFY_FAILED', message: 'the new backup could not be read back', operation: `verify ${m.file}`, cause: result.verifyError };
+        return { detail, error };
       }
       if (prune) detail.pruned = (await pruneBackups(perTarget, DEFAULT_RETENTION)).deleted.length;
       return { detail };
@@ -159,7 +160,8 @@ export function checkCommand(options: Omit<CheckOptions, 'onRetry'> = {}): Fleet
       const detail = { checks: report.checks.length, failed: failed.length };
       if (report.ok) return { detail };
       const cause = failed.map((c) => `${c.label}: ${c.detail}`).join('; ');
-      return { detail: { ...detail, failedChecks: failed }, error: { code: 'CHECK_FAILED', message: `${failed.length} check${failed.length === 1 ? '' : 's'} failed`, operation: 'check the database', cause } };
+      const message = `${failed.length} check${failed.length === 1 ? '' : 's'} failed`;
+      return { detail: { ...detail, failedChecks: failed }, error: { code: 'CHECK_FAILED', message, operation: 'check the database', cause } };
     },
   };
 }
@@ -167,8 +169,4 @@ export function checkCommand(options: Omit<CheckOptions, 'onRetry'> = {}): Fleet
 /** The settings of one target: the fleet's, with the target's database. */
 export function targetSettings(settings: SettingsWithoutDatabase, target: FleetTarget): Settings {
   return settingsForDatabase(settings, target.database);
-}
-
-export function unknownCommand(name: string): TidemarkError {
-  return new TidemarkError('INVALID_ARGUMENT', 'not a fleet command', { operation: `run ${name} on a fleet`, cause: `${name} does not run on several targets`, hint: 'migrate, migrate:status, migrate:verify, backup:create and db:check do' });
 }

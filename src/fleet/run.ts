@@ -9,7 +9,7 @@ import { maskSecrets } from '../connection-string.js';
 import { TidemarkError, abortSignalName } from '../errors.js';
 import { targetSettings, type FleetCommand } from './commands.js';
 import { countStates, FINISHED_STATES, targetError, type FleetReport, type TargetResult } from './report.js';
-import { needsRun, readPreviousRun, reportWriter, type PreviousRun, type ReportWriter } from './report-file.js';
+import { needsRun, readPreviousRun, reportWriter, type PreviousRun } from './report-file.js';
 import { schedule, type OnError, type TargetControl } from './scheduler.js';
 import type { FleetTarget } from './targets.js';
 
@@ -80,45 +80,68 @@ function initialResults(targets: FleetTarget[], previous: PreviousRun | undefine
     : { target: t.key, name: t.name, state: 'not-started' }));
 }
 
-/** Runs `command` on every target (see FleetOptions); resolves with the report whatever the targets did. */
-export async function runFleet(settings: SettingsWithoutDatabase, targets: FleetTarget[], command: FleetCommand, options: FleetOptions = {}): Promise<FleetReport> {
-  const parallel = effectiveParallel(command, options.parallel ?? DEFAULT_PARALLEL, options.maxConnections ?? DEFAULT_MAX_CONNECTIONS);
+/** What is settled before the first target starts. */
+interface Plan {
+  parallel: number;
+  maxConnections: number;
+  canary: number;
+  onError: OnError;
+  previous?: PreviousRun;
+  /** The given secrets and the targets' own passwords, however the list was made. */
+  secrets: string[];
+}
+
+async function planRun(settings: SettingsWithoutDatabase, targets: FleetTarget[], command: FleetCommand, options: FleetOptions): Promise<Plan> {
+  const maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+  const parallel = effectiveParallel(command, options.parallel ?? DEFAULT_PARALLEL, maxConnections);
   const canary = options.canary ?? 0;
   if (!Number.isInteger(canary) || canary < 0) throw usage('read --canary', `${canary} is not a whole number of at least 0`);
   command.check?.(settings, targets);
   const previous = options.resume === undefined ? undefined : await readPreviousRun(settings.cwd, options.resume, command.name);
   await command.prepare?.(settings);
-  const startedAt = new Date();
-  const clock = performance.now();
-  const results = initialResults(targets, previous);
-  const toRun = targets.map((_, i) => i).filter((i) => !FINISHED_STATES.has(results[i].state));
-  // The targets' own passwords are masked too, however the list was made.
-  const secrets = [...(options.secrets ?? []), ...targets.flatMap((t) => (t.database.password ? [t.database.password] : []))];
-  const writer: ReportWriter | undefined = options.reportFile === undefined ? undefined : reportWriter(settings.cwd, options.reportFile, secrets);
-  const report = (): FleetReport => {
-    const signal = abortSignalName(options.signal);
-    const counts = countStates(results);
-    return {
-      command: command.name, startedAt, durationMs: Math.round(performance.now() - clock), parallel, maxConnections: options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
-      onError: options.onError ?? 'stop', canary, ...(previous && { resumedFrom: previous.file }),
-      ...(signal && { signal: signal as 'SIGINT' | 'SIGTERM' }), ok: counts.done + counts.skipped === counts.total, counts, targets: results,
-    };
+  const passwords = targets.flatMap((t) => (t.database.password ? [t.database.password] : []));
+  return { parallel, maxConnections, canary, onError: options.onError ?? 'stop', previous, secrets: [...(options.secrets ?? []), ...passwords] };
+}
+
+/** The report as it stands: the results so far, and the run's settings. */
+function reportOf(command: FleetCommand, plan: Plan, results: TargetResult[], started: { at: Date; clock: number }, signal?: AbortSignal): FleetReport {
+  const name = abortSignalName(signal);
+  const counts = countStates(results);
+  return {
+    command: command.name, startedAt: started.at, durationMs: Math.round(performance.now() - started.clock),
+    parallel: plan.parallel, maxConnections: plan.maxConnections, onError: plan.onError, canary: plan.canary,
+    ...(plan.previous && { resumedFrom: plan.previous.file }), ...(name && { signal: name as 'SIGINT' | 'SIGTERM' }),
+    ok: counts.done + counts.skipped === counts.total, counts, targets: results,
   };
-  writer?.update(report());
-  options.onEvent?.({ type: 'plan', total: targets.length, toRun: toRun.length, parallel });
-  const outcome = await schedule(toRun.length, async (n, control) => {
-    const index = toRun[n];
-    results[index] = { ...results[index], state: 'running' };
-    writer?.update(report());
-    options.onEvent?.({ type: 'started', target: targets[index], index });
-    const result = masked(await runTarget(settings, command, targets[index], control), secrets);
+}
+
+/** Runs `command` on every target (see FleetOptions); resolves with the report whatever the targets did. */
+export async function runFleet(
+  settings: SettingsWithoutDatabase, targets: FleetTarget[], command: FleetCommand, options: FleetOptions = {},
+): Promise<FleetReport> {
+  const plan = await planRun(settings, targets, command, options);
+  const started = { at: new Date(), clock: performance.now() };
+  const results = initialResults(targets, plan.previous);
+  const toRun = targets.map((_, i) => i).filter((i) => !FINISHED_STATES.has(results[i].state));
+  const writer = options.reportFile === undefined ? undefined : reportWriter(settings.cwd, options.reportFile, plan.secrets);
+  const report = () => reportOf(command, plan, results, started, options.signal);
+  const record = (index: number, result: TargetResult) => {
     results[index] = result;
     writer?.update(report());
+  };
+  writer?.update(report());
+  options.onEvent?.({ type: 'plan', total: targets.length, toRun: toRun.length, parallel: plan.parallel });
+  const outcome = await schedule(toRun.length, async (n, control) => {
+    const index = toRun[n];
+    record(index, { ...results[index], state: 'running' });
+    options.onEvent?.({ type: 'started', target: targets[index], index });
+    const result = masked(await runTarget(settings, command, targets[index], control), plan.secrets);
+    record(index, result);
     options.onEvent?.({ type: 'finished', target: targets[index], index, result });
     return { failed: result.state === 'failed' };
-  }, { parallel, onError: options.onError ?? 'stop', canary, signal: options.signal });
-  if (outcome.haltedBy) {
-    for (const i of toRun) if (results[i].state === 'not-started') results[i] = { ...results[i], note: `not started: ${outcome.haltedBy}` };
+  }, { ...plan, signal: options.signal });
+  for (const i of toRun) {
+    if (outcome.haltedBy && results[i].state === 'not-started') results[i] = { ...results[i], note: `not started: ${outcome.haltedBy}` };
   }
   const final = report();
   await writer?.finish(final);
@@ -128,7 +151,11 @@ export async function runFleet(settings: SettingsWithoutDatabase, targets: Fleet
 /** A target's result with every secret masked: an error's cause may quote a URL. */
 function masked(result: TargetResult, secrets: string[]): TargetResult {
   if (!secrets.length || (!result.error && !result.note)) return result;
-  const mask = (text: string | undefined) => (text === undefined ? undefined : maskSecrets(text, secrets));
-  const error = result.error && { ...result.error, message: mask(result.error.message)!, operation: mask(result.error.operation)!, cause: mask(result.error.cause) };
-  return { ...result, ...(error && { error }), ...(result.note !== undefined && { note: mask(result.note) }) };
+  const mask = (text: string) => maskSecrets(text, secrets);
+  const { error, note } = result;
+  return {
+    ...result,
+    ...(error && { error: { ...error, message: mask(error.message), operation: mask(error.operation), ...(error.cause !== undefined && { cause: mask(error.cause) }) } }),
+    ...(note !== undefined && { note: mask(note) }),
+  };
 }

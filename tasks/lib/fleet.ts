@@ -74,7 +74,7 @@ export async function runFleetCommand({ out, settingsWithoutDatabase }: CommandR
   out.hide(secrets);
   const interrupts = interruptOnSignals(out, { stopping: 'no new target starts; cancelling the running ones on the server' });
   const running = new Set<string>();
-  interrupts.onSecond(() => (running.size ? `${running.size} target(s) were running (${[...running].join(', ')}): each is left as the single command leaves it when killed${fleetOptions.reportFile ? `; ${fleetOptions.reportFile} lists them as running, and --resume runs them again` : ''}` : undefined));
+  interrupts.onSecond(() => stillRunning(running, fleetOptions.reportFile));
   const progress = options.json ? undefined : fleetProgress(out, run.command.name, !!process.stdout.isTTY);
   const report = await runFleet(settings, targets, run.command, {
     ...fleetOptions, secrets, signal: interrupts.signal,
@@ -90,6 +90,13 @@ export async function runFleetCommand({ out, settingsWithoutDatabase }: CommandR
   if (report.signal) throw interruptedError(report.signal, `${run.command.name} on ${report.counts.total} targets`, interruptedState(report));
   if (!report.ok) throw fleetFailedError(report);
   return run.exitCode?.(report);
+}
+
+/** What a second signal says: the targets it leaves running, each as the single command leaves it when killed. */
+function stillRunning(running: Set<string>, reportFile: string | undefined): string | undefined {
+  if (!running.size) return undefined;
+  const resume = reportFile ? `; ${reportFile} lists them as running, and --resume runs them again` : '';
+  return `${running.size} target(s) were running (${[...running].join(', ')}): each is left as the single command leaves it when killed${resume}`;
 }
 
 function interruptedState(report: FleetReport): string {
