@@ -116,6 +116,11 @@ describe('failures of their own, under --on-error continue', () => {
     const stray = await runCli('migrate', ['--dir', dir, '--parallel', '3'], { env: { DATABASE_URL: db.url } });
     expect(stray.code).toBe(2);
     expect(stray.stderr).toContain('--parallel applies to a fleet run');
+    await writeFile(path.join(project, 'one'), db.url);
+    const unwritable = await runCli('migrate', ['--dir', dir, '--targets', 'one', '--report', 'missing/dir/report.json'], { cwd: project });
+    expect(unwritable.code).toBe(1);
+    expect(unwritable.stderr).toContain('FLEET_FAILED: cannot write the fleet report\n  operation: write missing/dir/report.json');
+    expect((await db.query("SELECT to_regclass('schema_migrations') AS t")).rows[0].t).toBeNull();
   });
 });
 
@@ -150,7 +155,7 @@ describe('the other fleet commands', () => {
     const backups = await tempDir('fleet-backups');
     const project = await tempDir('fleet-backup-project');
     await writeFile(path.join(project, 'targets'), dbs.map((db) => db.url).join('\n'));
-    const run = await runCli('backup:create', ['--targets', 'targets', '--json'], { cwd: project, env: { BACKUP_DIR: backups, PG_BIN_DIR: inject('pgToolsBinDir') } });
+    const run = await runCli('backup:create', ['--targets', 'targets', '--prune', '--json'], { cwd: project, env: { BACKUP_DIR: backups, PG_BIN_DIR: inject('pgToolsBinDir') } });
     expect(run.code, run.stderr).toBe(0);
     const report = JSON.parse(run.stdout);
     expect(report.counts).toMatchObject({ total: 2, done: 2 });
@@ -158,7 +163,7 @@ describe('the other fleet commands', () => {
       const files = await readdir(path.join(backups, db.name));
       expect(files.sort()).toEqual([expect.stringMatching(new RegExp(`^${db.name}_\\d{8}_\\d{6}\\.dump$`)), expect.stringMatching(/\.dump\.manifest\.json$/)]);
     }
-    expect(report.targets.every((t: { detail: { verified: boolean } }) => t.detail.verified)).toBe(true);
+    expect(report.targets.map((t: { detail: { verified: boolean; pruned: number } }) => [t.detail.verified, t.detail.pruned])).toEqual([[true, 0], [true, 0]]);
     const schemaTargets = await runCli('backup:create', ['--targets-sql', "SELECT 'public' AS schema"], { cwd: project, env: { BACKUP_DIR: backups, DATABASE_URL: dbs[0].url } });
     expect(schemaTargets.code).toBe(2);
     expect(schemaTargets.stderr).toContain('is a schema target: pg_dump of it would dump its whole database');

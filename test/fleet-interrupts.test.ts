@@ -6,6 +6,7 @@ import { databasesClosedAfterEach, type TestDatabase } from './helpers/db.js';
 import { collect, runCli, spawnCli } from './helpers/cli.js';
 import { migrationsDir } from './helpers/migrations.js';
 import { waitFor } from './helpers/wait.js';
+import { advisoryLockKey } from '../src/migrate/state/lock-key.js';
 
 // Migration 2 reads public.gate: a test that holds an ACCESS EXCLUSIVE lock
 // on it holds every target in the middle of migration 2.
@@ -97,6 +98,10 @@ describe('a fleet run stopped from outside', () => {
       const child = spawnCli('migrate', ['--dir', dir, '--targets-sql', tenantsSql(8), '--parallel', '2', '--json', ...NO_DDL_TIMEOUT], { env: { DATABASE_URL: db.url } });
       const exited = collect(child);
       await waitFor(async () => (await waiting(db)) === 2, 'two targets to wait in migration 2');
+      // Each tenant's migration lock is golang-migrate's key for its database, schema and table (URL path and current_database()).
+      const held = await db.query("SELECT objid::bigint AS key FROM pg_locks WHERE locktype = 'advisory' AND classid = 0 AND objsubid = 1 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())");
+      const expected = ['tenant_1', 'tenant_2'].flatMap((s) => [advisoryLockKey(db.name, s, 'schema_migrations'), advisoryLockKey(`/${db.name}`, s, 'schema_migrations')]);
+      expect(held.rows.map((r) => BigInt(r.key)).sort()).toEqual(expected.sort());
       child.kill('SIGINT');
       const result = await exited;
       expect(result.code, result.stderr).toBe(130);

@@ -20,7 +20,7 @@ export function reportJson(report: FleetReport): string {
 export interface ReportWriter {
   /** Schedules a rewrite with this report; rewrites never overlap, the latest report wins. */
   update(report: FleetReport): void;
-  /** Writes the final report and waits for it. */
+  /** Writes this report now and waits for it (the first and the final one); FLEET_FAILED when it cannot. */
   finish(report: FleetReport): Promise<void>;
 }
 

@@ -129,7 +129,8 @@ export async function runFleet(
     results[index] = result;
     writer?.update(report());
   };
-  writer?.update(report());
+  // Written once before any target starts: a report that cannot be written stops the run before it changes anything.
+  await writer?.finish(report());
   options.onEvent?.({ type: 'plan', total: targets.length, toRun: toRun.length, parallel: plan.parallel });
   const outcome = await schedule(toRun.length, async (n, control) => {
     const index = toRun[n];
