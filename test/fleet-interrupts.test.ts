@@ -9,9 +9,11 @@ import { waitFor } from './helpers/wait.js';
 import { advisoryLockKey } from '../src/migrate/state/lock-key.js';
 
 // Migration 2 reads public.gate: a test that holds an ACCESS EXCLUSIVE lock
-// on it holds every target in the middle of migration 2.
+// on it holds every target in the middle of migration 2. Migration 1 reads
+// the tenant's own `setup` table: a lock on one tenant's holds that tenant
+// in migration 1, and a value that is not a number there makes it fail.
 const MIGRATIONS = {
-  '1_a.up.sql': 'CREATE TABLE a (id int);',
+  '1_a.up.sql': 'CREATE TABLE a (id int);\nINSERT INTO a SELECT v::int FROM setup;',
   '2_wait.up.sql': 'CREATE TABLE b (id int);\nSELECT count(*) FROM public.gate;',
   '3_c.up.sql': 'CREATE TABLE c (id int);',
 };
@@ -20,15 +22,17 @@ const tenantsSql = (count: number) => `SELECT 'tenant_' || i AS schema FROM gene
 const NO_DDL_TIMEOUT = ['--ddl-lock-timeout', '0'];
 
 async function tenants(db: TestDatabase, count: number): Promise<string[]> {
-  await db.query(`CREATE TABLE public.gate (id int); DO $$ BEGIN FOR i IN 1..${count} LOOP EXECUTE format('CREATE SCHEMA %I', 'tenant_' || i); END LOOP; END $$`);
+  await db.query(`CREATE TABLE public.gate (id int); DO $$ BEGIN FOR i IN 1..${count} LOOP
+    EXECUTE format('CREATE SCHEMA %1$I; CREATE TABLE %1$I.setup (v text); INSERT INTO %1$I.setup VALUES (''1'')', 'tenant_' || i);
+  END LOOP; END $$`);
   return Array.from({ length: count }, (_, i) => `tenant_${i + 1}`);
 }
 
-async function lockGate(db: TestDatabase): Promise<pg.Client> {
+async function lockGate(db: TestDatabase, table = 'public.gate'): Promise<pg.Client> {
   const blocker = new pg.Client({ connectionString: db.url });
   blocker.on('error', () => undefined);
   await blocker.connect();
-  await blocker.query('BEGIN; LOCK TABLE public.gate IN ACCESS EXCLUSIVE MODE');
+  await blocker.query(`BEGIN; LOCK TABLE ${table} IN ACCESS EXCLUSIVE MODE`);
   return blocker;
 }
 
@@ -126,22 +130,26 @@ describe('a fleet run stopped from outside', () => {
   it('under --on-error stop, a target running when another fails finishes its current migration and starts no next one', async () => {
     const db = await database('fleet_finish');
     await tenants(db, 4);
-    // tenant_2 already has table a: its migration 1 fails (duplicate_table).
-    await db.query('CREATE TABLE tenant_2.a (id int)');
+    // tenant_2's migration 1 fails (invalid_text_representation) once the test lets it read its setup table.
+    await db.query("UPDATE tenant_2.setup SET v = 'not a number'");
     const { dir, project } = await migrationsDir(MIGRATIONS);
     const report = path.join(project, 'report.json');
     const blocker = await lockGate(db);
+    const tenant2 = await lockGate(db, 'tenant_2.setup');
     const child = spawnCli('migrate', ['--dir', dir, '--targets-sql', tenantsSql(4), '--parallel', '2', '--report', report, '--json', ...NO_DDL_TIMEOUT], { env: { DATABASE_URL: db.url } });
     const exited = collect(child);
+    await waitFor(async () => (await waiting(db)) === 2, 'tenant_1 to wait in migration 2 and tenant_2 in migration 1');
+    await tenant2.query('ROLLBACK');
+    await tenant2.end();
     await waitFor(async () => (await readReport(report))?.counts.failed === 1, 'tenant_2 to fail');
-    await waitFor(async () => (await waiting(db)) === 1, 'tenant_1 to wait in migration 2');
+    expect(await waiting(db)).toBe(1);
     await blocker.query('ROLLBACK');
     await blocker.end();
     const result = await exited;
     expect(result.code, result.stderr).toBe(1);
     const final = JSON.parse(result.stdout);
     expect(final.targets.map((t: { state: string }) => t.state)).toEqual(['stopped', 'failed', 'not-started', 'not-started']);
-    expect(final.targets[1].error).toMatchObject({ code: 'MIGRATION_UP_FAILED', sqlstate: '42P07' });
+    expect(final.targets[1].error).toMatchObject({ code: 'MIGRATION_UP_FAILED', sqlstate: '22P02' });
     expect(final.targets[0].note).toContain('stopped after another target failed: 2 of 3 migrations ran and stay applied');
     expect((await schemaStates(db, ['tenant_1'])).get('tenant_1')).toBe('2 ab');
   });
