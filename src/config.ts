@@ -109,6 +109,8 @@ export interface MigrationSettings {
   /** Absolute migrations directory. */
   dir: string;
   table: TableName;
+  /** The table as configured (--table, MIGRATIONS_TABLE), before a URL's `x-migrations-table`; kept for settingsForDatabase. */
+  configuredTable?: string;
 }
 
 export interface BackupDirSettings {
@@ -186,6 +188,7 @@ export function settingsFrom(input: ConfigInput, env: Record<string, string | un
     migrations: {
       dir: path.resolve(cwd, input.migrationsDir ?? env.MIGRATIONS_DIR ?? 'migrations'),
       table: resolveTable(input.migrationsTable ?? env.MIGRATIONS_TABLE, database),
+      configuredTable: input.migrationsTable ?? env.MIGRATIONS_TABLE,
     },
     lockTimeoutMs: parseDuration(input.lockTimeout ?? env.TIDEMARK_LOCK_TIMEOUT, DEFAULT_LOCK_TIMEOUT_MS, '--lock-timeout'),
     ...ddlSettings(input, env),
@@ -195,6 +198,17 @@ export function settingsFrom(input: ConfigInput, env: Record<string, string | un
     connections,
     lint: input.lint ? loadLintSettings(input, env, cwd) : undefined,
   };
+}
+
+/**
+ * The same settings for another database (one target of a fleet): its
+ * migrations table resolved by the rule that DATABASE_URL's follows, so that
+ * the target behaves exactly as the single command run with it as DATABASE_URL.
+ */
+export function settingsForDatabase(settings: SettingsWithoutDatabase, database: DatabaseTarget): Settings {
+  const target = { ...database, waitForClose: settings.connections.waitForClose };
+  const table = resolveTable(settings.migrations.configuredTable, target);
+  return { ...settings, database: target, migrations: { ...settings.migrations, table } };
 }
 
 function loadLintSettings(input: ConfigInput, env: Record<string, string | undefined>, cwd: string): LintSettings {

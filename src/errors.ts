@@ -57,6 +57,11 @@ export const ERROR_CODES = {
   VERIFY_DOWN_FAILED: 'failure',
   VERIFY_UP_FAILED: 'failure',
   VERIFY_DOWN_MISSING: 'failure',
+  FLEET_TARGETS_INVALID: 'usage',
+  FLEET_TARGETS_QUERY_FAILED: 'failure',
+  FLEET_RESUME_INVALID: 'usage',
+  FLEET_TARGET_FAILED: 'failure',
+  FLEET_FAILED: 'failure',
   INTERRUPTED: 'interrupted',
 } as const;
 

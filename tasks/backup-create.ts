@@ -3,8 +3,10 @@ import { command, intOption, parse, run, usageError, withBackupOptions } from '.
 import { interruptOnSignals } from './lib/signals.js';
 import { bytes, printPrune } from './lib/format/backup.js';
 import { ms } from './lib/format/migrate.js';
+import { fleetSource, runFleetCommand, withFleetOptions } from './lib/fleet.js';
+import { backupCommand } from '../src/fleet/commands.js';
 
-const cli = withBackupOptions(command('backup:create', '[--schema-only | --data-only] [--format directory --jobs N] [--compress X] [--tag TEXT] [--prune]', 'Dump the database of DATABASE_URL into BACKUP_DIR, atomically, with a manifest and a verified read-back.'))
+const cli = withFleetOptions(withBackupOptions(command('backup:create', '[--schema-only | --data-only] [--format directory --jobs N] [--compress X] [--tag TEXT] [--prune]', 'Dump the database of DATABASE_URL into BACKUP_DIR, atomically, with a manifest and a verified read-back.'))
   .option('--schema-only', 'dump only the schema (<db>_<ts>_schema.dump)')
   .option('--data-only', 'dump only the data (<db>_<ts>_data.dump)')
   .option('--format <format>', 'custom (default) or directory')
@@ -12,13 +14,27 @@ const cli = withBackupOptions(command('backup:create', '[--schema-only | --data-
   .option('--compress <method>', 'passed to pg_dump --compress: 0-9, or gzip/lz4/zstd[:level] with pg_dump 16+', { type: [String] })
   .option('--tag <text>', 'label the backup; "pre-deploy:..." or "pin:..." pins it against pruning', { type: [String] })
   .option('--no-verify', 'skip reading the archive back while it is written')
-  .option('--prune', 'after a successful backup, apply retention (backup:prune defaults)');
+  .option('--prune', 'after a successful backup, apply retention (backup:prune defaults)'));
 
-void run(async ({ out, backupSettings }) => {
+void run(async (commandRun) => {
+  const { out, backupSettings } = commandRun;
   const { options } = parse(cli);
   if (options.schemaOnly && options.dataOnly) throw usageError('read the command line', 'give at most one of --schema-only and --data-only');
   const format = options.format === undefined ? undefined : String(options.format);
   if (format !== undefined && format !== 'custom' && format !== 'directory') throw usageError('read --format', `"${format}" is not custom or directory`);
+  const targets = fleetSource();
+  if (targets) {
+    const fleetCommand = backupCommand({
+      kind: options.schemaOnly ? 'schema' : options.dataOnly ? 'data' : 'full',
+      format: format as 'custom' | 'directory' | undefined,
+      jobs: intOption(options.jobs, '--jobs', 1),
+      compress: options.compress === undefined ? undefined : String((options.compress as string[]).at(-1)),
+      tag: options.tag === undefined ? undefined : String((options.tag as string[]).at(-1)),
+      verify: options.verify !== false,
+      prune: !!options.prune,
+    });
+    return runFleetCommand(commandRun, options, targets, { command: fleetCommand });
+  }
   const settings = backupSettings(options);
   const interrupts = interruptOnSignals(out, { stopping: 'stopping pg_dump and removing the partial file' });
   interrupts.onSecond(() => 'the partial file may be left; the next backup of this database removes it');

@@ -11,6 +11,7 @@ import w5 from './w5-restore.mjs';
 import w6 from './w6-backfill.mjs';
 import w9 from './w9-verify.mjs';
 import w10 from './w10-lint.mjs';
+import w11 from './w11-fleet.mjs';
 
 const SIZES = {
   full: { small: 100, main: 1000, large: 10000 },
@@ -18,6 +19,13 @@ const SIZES = {
   // Only proves that every workload and contender still runs (the test suite's check):
   // no separate small size, the growth table's second point is W7's.
   smoke: { main: 10, large: 20 },
+};
+
+// W11: tenant schemas migrated by one fleet run (each gets this many migrations).
+const FLEET = {
+  full: { schemas: 200, migrations: 10 },
+  quick: { schemas: 50, migrations: 10 },
+  smoke: { schemas: 5, migrations: 2 },
 };
 
 // W4/W5: event rows of the generated database (full: over 1 GB); W6: rows backfilled.
@@ -46,6 +54,8 @@ export function plan(mode) {
     ...w7({ n: large }).map((workload) => ({ workload, ...runs(5) })),
     ...dataWorkloads(mode),
     { workload: w10({ n: main }), ...runs(7) },
+    // The shell loop starts the command once per tenant: a round takes tens of seconds.
+    { workload: w11(FLEET[mode]), ...runs(3) },
   ];
 }
 
