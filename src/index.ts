@@ -35,3 +35,4 @@ export { verifyMigrations, type VerifyOptions, type VerifyReport, type VerifyEve
 export { readSchema, readTargetSchema, diffSchemas, type SchemaReadOptions, type SchemaDiffReport } from './schema/read.js';
 export { compareSchemas, describeChange, type SchemaChange, type FieldChange } from './schema/diff.js';
 export type { SchemaFingerprint, SchemaObject } from './schema/fingerprint.js';
+export * from './pitr/index.js';
