@@ -56,7 +56,7 @@ export async function pitrInit(settings: Settings, options: PitrInitOptions = {}
       if (!facts.superuser) {
         throw new TidemarkError('PITR_INIT_FAILED', 'cannot set the archive settings', { operation, cause: `${target.user ?? 'this role'} is not a superuser: ALTER SYSTEM needs one`, hint: 'run it as a superuser, or set the two settings printed without --apply in postgresql.conf' });
       }
-      await applyArchiveSettings(client, wanted.archive_command, operation);
+      await applyArchiveSettings(client, wanted.archive_command, operation, facts.archiveMode !== 'off');
       applied = true;
       restartNeeded = facts.archiveMode === 'off';
       ok = !restartNeeded;

@@ -58,7 +58,7 @@ export async function readServerFacts(client: pg.Client): Promise<ServerFacts> {
  * Waits (a few seconds at most) until this session sees the new command, so
  * that what runs next (pgbackrest check) meets it.
  */
-export async function applyArchiveSettings(client: pg.Client, command: string, operation: string): Promise<void> {
+export async function applyArchiveSettings(client: pg.Client, command: string, operation: string, archiving: boolean): Promise<void> {
   try {
     await client.query(`ALTER SYSTEM SET archive_mode = 'on'`);
     await client.query(`ALTER SYSTEM SET archive_command = ${client.escapeLiteral(command)}`);
@@ -66,7 +66,8 @@ export async function applyArchiveSettings(client: pg.Client, command: string, o
   } catch (err) {
     throw new TidemarkError('PITR_INIT_FAILED', 'cannot set the archive settings', { operation, cause: describePgError(err), hint: 'connect as a superuser, or set archive_mode and archive_command in postgresql.conf yourself' }, { cause: err });
   }
-  for (let tries = 0; tries < 50; tries++) {
+  // With archive_mode off the server shows the command as "(disabled)" until it restarts: nothing to wait for.
+  for (let tries = 0; archiving && tries < 50; tries++) {
     if ((await setting(client, 'archive_command')) === command) return;
     await new Promise((resolve) => setTimeout(resolve, 100)); // the reload reaches this session between statements
   }
