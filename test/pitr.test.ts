@@ -180,7 +180,22 @@ describe.skipIf(!HAVE_PG15)('pitr with pgBackRest on a private PostgreSQL 15', (
     expect(result.kept).toEqual([{ label: labels[1], reasons: ['daily'] }]);
   });
 
-  it('backup:check --kind pitr passes with a fresh backup and archiving at work', async () => {
+  it('pitr:restore --in-place --yes, with the server stopped, brings the cluster back to the end of the archive', async () => {
+    await cluster.query("INSERT INTO events VALUES (1003, 'C')");
+    await archiveNow();
+    await cluster.stop();
+    try {
+      const result = await cli('pitr:restore', ['--in-place', '--yes', '--json']);
+      expect(json<{ inPlace: boolean; dataDir: string }>(result)).toMatchObject({ inPlace: true, dataDir: cluster.dataDir });
+    } finally {
+      await cluster.start();
+    }
+    await waitFor(async () => !(await cluster.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r'))[0].r, 'the end of recovery', 60_000);
+    const rows = await cluster.query<{ note: string }>('SELECT note FROM events WHERE id > 1000 ORDER BY id');
+    expect(rows.map((r) => r.note)).toEqual(['A', 'B', 'C']);
+  });
+
+  it('backup:check --kind pitr passes with a fresh backup and archiving at work (on the new timeline too)', async () => {
     await archiveNow();
     const result = await cli('backup:check', ['--kind', 'pitr']);
     expect(result.code, result.stderr).toBe(0);

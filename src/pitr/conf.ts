@@ -129,7 +129,8 @@ export function archiveCommand(pgbackrest: string, settings: PitrSettings, stanz
 /** Whether an archive_command pushes into this stanza with this configuration. */
 export function isOurArchiveCommand(command: string, settings: PitrSettings, stanza: string): boolean {
   const paths = configPaths(settings);
-  return command.includes('archive-push') && command.includes(`--stanza=${stanza}`) && command.includes(paths.configFile);
+  const config = [`--config=${paths.configFile}`, shellWord(`--config=${paths.configFile}`)].some((form) => command.includes(form));
+  return config && command.includes('archive-push') && command.includes(`--stanza=${stanza}`);
 }
 
 /** Whether pitr:init (or another pitr command) wrote a configuration here: backup:check then checks the physical kind too. */
