@@ -15,7 +15,7 @@ import { waitFor } from './helpers/wait.js';
 
 let cluster: PitrCluster;
 beforeAll(async () => {
-  cluster = await createPitrCluster('faults', { archiveMode: 'on' });
+  if (HAVE_PG15) cluster = await createPitrCluster('faults', { archiveMode: 'on' });
 });
 afterAll(async () => {
   await cluster?.destroy();

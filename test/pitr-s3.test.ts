@@ -22,6 +22,7 @@ let env: Record<string, string>;
 const CIPHER = `cipher-${Math.random().toString(36).slice(2)}`;
 
 beforeAll(async () => {
+  if (!HAVE_PG15) return;
   [cluster, s3] = await Promise.all([createPitrCluster('s3', { archiveMode: 'on' }), startTestS3('tidemark-pitr')]);
   env = {
     ...cluster.env, PITR_REPO: 's3://tidemark-pitr/clusters/one', PITR_S3_ENDPOINT: s3.endpoint, PITR_S3_REGION: 'eu-west-1',

@@ -19,7 +19,7 @@ import { waitFor } from './helpers/wait.js';
 
 let cluster: PitrCluster;
 beforeAll(async () => {
-  cluster = await createPitrCluster('main');
+  if (HAVE_PG15) cluster = await createPitrCluster('main');
 });
 afterAll(async () => {
   await cluster?.destroy();
