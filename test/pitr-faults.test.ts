@@ -147,4 +147,28 @@ describe.skipIf(!HAVE_PG15)('pitr faults', () => {
     expect(verify.code, verify.stderr).toBe(0);
     expect(existsSync(path.join(cluster.backupDir, 'pitr', 'pgbackrest.conf'))).toBe(true);
   });
+
+  it('through PG_CONTAINER (a stand-in docker that runs pgBackRest here): secrets and password by name only; restores refused', async () => {
+    const dir = await tempDir('pitr-docker');
+    const log = path.join(dir, 'argv.log');
+    const asServer = process.getuid?.() === 0 ? 'runuser -u postgres --' : '';
+    await standIn(dir, 'docker', `printf '%s ' "$@" >> "${log}"; echo >> "${log}"
+echo "PGPASSWORD-present=\${PGPASSWORD:+yes}" >> "${log}"
+args=("$@"); args=("\${args[@]:1}")
+while [[ "\${args[0]}" == -* ]]; do if [ "\${args[0]}" = -e ] || [ "\${args[0]}" = -u ]; then args=("\${args[@]:2}"); else args=("\${args[@]:1}"); fi; done
+args=("\${args[@]:1}")
+exec ${asServer} "\${args[@]}"\n`);
+    const env = { PG_CONTAINER: 'pg_main', PATH: `${dir}:${process.env.PATH}` };
+    const backup = await cli('pitr:backup', ['--type', 'incr', '--json'], env);
+    expect(backup.code, backup.stderr).toBe(0);
+    expect(JSON.parse(backup.stdout).manifest.type).toBe('incr');
+    const argv = readFileSync(log, 'utf8');
+    expect(argv).toMatch(/^exec -i -u postgres pg_main pgbackrest version $/m);
+    expect(argv).toMatch(new RegExp(`^exec -i -u postgres -e PGPASSWORD pg_main pgbackrest --config=\\S+/pitr/pgbackrest\\.conf --config-include-path=\\S+ --stanza=${cluster.stanza} --type=incr backup $`, 'm'));
+    expect(argv).toContain('PGPASSWORD-present=yes');
+    expect(argv).not.toContain(cluster.password);
+    const restore = await cli('pitr:restore', ['--target-dir', path.join(dir, 'copy')], env);
+    expect(restore.code).toBe(2);
+    expect(restore.stderr).toContain('CONFIG_INVALID: not through a container');
+  });
 });

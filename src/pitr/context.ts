@@ -8,7 +8,7 @@ import type { DatabaseTarget } from '../connection-string.js';
 import { TidemarkError } from '../errors.js';
 import { configPaths, recordedCluster, writeConfig, type ClusterFacts } from './conf.js';
 import type { ServerFacts } from './server.js';
-import { findPgbackrest, runIdentity, type PitrContext } from './tool.js';
+import { fileOwner, findPgbackrest, runIdentity, type PitrContext } from './tool.js';
 
 export function stanzaOf(settings: SettingsWithoutDatabase, operation: string): string {
   if (settings.pitr.stanza) return settings.pitr.stanza;
@@ -41,7 +41,7 @@ export async function openPitr(settings: SettingsWithoutDatabase, operation: str
   const tool = await findPgbackrest(settings.pitr, operation);
   const facts = cluster ?? knownCluster(settings, stanza);
   const as = runIdentity(settings.pitr, facts?.dataDir);
-  await writeConfig(settings.pitr, stanza, facts, as);
+  await writeConfig(settings.pitr, stanza, facts, fileOwner(settings.pitr, facts?.dataDir));
   const { configFile, includeDir } = configPaths(settings.pitr);
   return { settings: settings.pitr, stanza, tool, as, configFile, includeDir, target, cluster: facts };
 }

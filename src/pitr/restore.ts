@@ -14,7 +14,7 @@ import { findFreePort } from '../devdb/cluster.js';
 import { restoredTarget, startRestored, waitForRecovery, type StartedCluster } from './cluster-run.js';
 import { openPitr } from './context.js';
 import { readStanza } from './info.js';
-import { handOver, pgbackrestFailure, startPgbackrest, type PitrContext } from './tool.js';
+import { handOver, pgbackrestFailure, requireLocal, startPgbackrest, type PitrContext } from './tool.js';
 
 export interface RecoveryTarget {
   /** A time (ISO 8601; without a zone it is local time), or a Date. */
@@ -119,6 +119,7 @@ export async function pitrRestore(settings: SettingsWithoutDatabase, options: Pi
   if (!!options.inPlace === (options.targetDir !== undefined)) throw usage('give either --target-dir DIR or --in-place', 'task pitr:restore -- --to "2026-12-01 10:00:00+00" --target-dir /srv/pg-restored');
   if (options.inPlace && options.start) throw usage('--start goes with --target-dir: after a restore in place, start the server as you always do');
   const { args: targetArgs, described } = recoveryTargetArgs(options);
+  requireLocal(settings.pitr, OPERATION);
   const ctx = await openPitr(settings, OPERATION);
   await readStanza(ctx, OPERATION);
   const dataDir = options.inPlace ? inPlaceDir(ctx, !!options.yes) : path.resolve(settings.cwd, options.targetDir!);

@@ -88,6 +88,26 @@ export function runIdentity(settings: PitrSettings, dataDir?: string): RunAs {
   return ownerOf(dataDir) ?? ownerOf(settings.dir) ?? {};
 }
 
+/**
+ * Who owns the files tidemark writes for pgBackRest: the user it runs as; in
+ * a container (where the docker client runs as ourselves), the owner of
+ * PITR_DIR, which must be the container's server user, as the directory is
+ * mounted there at the same path.
+ */
+export function fileOwner(settings: PitrSettings, dataDir?: string): RunAs {
+  if (settings.host.kind === 'local') return runIdentity(settings, dataDir);
+  return process.getuid?.() === 0 ? ownerOf(settings.dir) ?? {} : {};
+}
+
+/** Restores start a server from the restored files on this machine: not through a container. */
+export function requireLocal(settings: PitrSettings, operation: string): void {
+  if (settings.host.kind === 'local') return;
+  throw new TidemarkError('CONFIG_INVALID', 'not through a container', {
+    operation, cause: `restores run pgBackRest and start the restored server on this machine, not ${describeHost(settings.host)}`,
+    hint: 'run tidemark inside the database\'s container (or on its host) without PG_CONTAINER/PG_COMPOSE_SERVICE',
+  });
+}
+
 /** Gives a file or directory tidemark made to the user pgBackRest runs as. */
 export function handOver(file: string, as: RunAs): void {
   if (as.uid !== undefined) chownSync(file, as.uid, as.gid ?? as.uid);

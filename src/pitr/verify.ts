@@ -20,7 +20,7 @@ import type { DatabaseTarget } from '../connection-string.js';
 import { restoredTarget, startRestored, stopRestored, waitForRecovery, type StartedCluster } from './cluster-run.js';
 import { openPitr } from './context.js';
 import { readStanza } from './info.js';
-import { handOver, pgbackrestFailure, runPgbackrest, startPgbackrest, type PitrContext } from './tool.js';
+import { handOver, pgbackrestFailure, requireLocal, runPgbackrest, startPgbackrest, type PitrContext } from './tool.js';
 
 export interface PitrVerifyResult {
   stanza: string;
@@ -67,6 +67,7 @@ async function runVerify(ctx: PitrContext, signal?: AbortSignal): Promise<PitrVe
 
 export async function pitrVerify(settings: SettingsWithoutDatabase, options: { restoreTest?: boolean; signal?: AbortSignal } = {}): Promise<PitrVerifyResult> {
   const target = options.restoreTest ? requireDatabase(settings, OPERATION) : undefined;
+  if (options.restoreTest) requireLocal(settings.pitr, OPERATION);
   const ctx = await openPitr(settings, OPERATION);
   const info = await readStanza(ctx, OPERATION, options.signal);
   const verify = await runVerify(ctx, options.signal);
