@@ -108,13 +108,18 @@ describe('recovery targets', () => {
     expect(recoveryTargetArgs({ xid: '1234' }).args).toEqual(['--type=xid', '--target=1234', '--target-action=promote']);
     expect(recoveryTargetArgs({ immediate: true }).args).toEqual(['--type=immediate', '--target-action=promote']);
     expect(recoveryTargetArgs({})).toEqual({ args: [], described: { type: 'default' } });
-    expect(targetTime('2026-12-01 10:00:00+02:00')).toBe('2026-12-01 08:00:00.000+00');
+    expect(targetTime('2026-12-01 10:00:00+02:00')).toBe('2026-12-01 10:00:00+02:00');
+    expect(targetTime('2026-12-01 23:56:43.837477+00')).toBe('2026-12-01 23:56:43.837477+00');
+    expect(targetTime('2026-12-01T23:56:43.8Z')).toBe('2026-12-01 23:56:43.8+00');
+    expect(targetTime(new Date('2026-12-01T08:00:00Z'))).toBe('2026-12-01 08:00:00.000+00');
+    expect(targetTime('2026-12-01T10:00:00')).toBe(targetTime(new Date(2026, 11, 1, 10, 0, 0)));
   });
 
   it('refuses two targets, a time that is none, an LSN that is none', () => {
     const refused = (reason: RegExp) => expect.objectContaining({ code: 'INVALID_ARGUMENT', reason: expect.stringMatching(reason) });
     expect(() => recoveryTargetArgs({ to: '2026-12-01', immediate: true })).toThrow(refused(/at most one/));
     expect(() => recoveryTargetArgs({ to: 'yesterday-ish' })).toThrow(refused(/is not a time/));
+    expect(() => recoveryTargetArgs({ to: '2026-13-45 10:00:00+00' })).toThrow(refused(/is not a time/));
     expect(() => recoveryTargetArgs({ lsn: '3000060' })).toThrow(refused(/not an LSN/));
   });
 });

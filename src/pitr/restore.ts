@@ -51,11 +51,21 @@ function usage(cause: string, hint?: string): TidemarkError {
   return new TidemarkError('INVALID_ARGUMENT', 'invalid arguments', { operation: OPERATION, cause, hint });
 }
 
-/** `2026-12-01 10:00:00.123+00`: PostgreSQL's recovery_target_time, in UTC. */
+const WITH_ZONE = /^(\d{4}-\d\d-\d\d)[ T](\d\d:\d\d(?::\d\d(?:\.\d+)?)?)\s*(Z|[+-]\d\d(?::?\d\d)?)$/i;
+
+/**
+ * PostgreSQL's recovery_target_time. A time with its zone (`…Z`, `…+02`,
+ * `…+05:30`, as psql prints `now()`) goes as written, microseconds kept; one
+ * without is this machine's local time, sent in UTC.
+ */
 export function targetTime(value: string | Date): string {
-  const date = value instanceof Date ? value : new Date(value.trim().replace(' ', 'T'));
-  if (Number.isNaN(date.getTime())) throw usage(`"${String(value)}" is not a time`, 'use ISO 8601, e.g. 2026-12-01T10:00:00Z');
-  return `${date.toISOString().replace('T', ' ').replace('Z', '')}+00`;
+  if (value instanceof Date) return `${value.toISOString().replace('T', ' ').replace('Z', '')}+00`;
+  const text = value.trim();
+  const zoned = text.match(WITH_ZONE);
+  const parsed = new Date(zoned ? `${zoned[1]}T${zoned[2]}${zoned[3].toUpperCase() === 'Z' ? 'Z' : zoned[3].replace(/^([+-]\d\d)$/, '$1:00').replace(/^([+-]\d\d)(\d\d)$/, '$1:$2')}` : text.replace(' ', 'T'));
+  if (Number.isNaN(parsed.getTime())) throw usage(`"${text}" is not a time`, 'use ISO 8601, e.g. 2026-12-01T10:00:00Z or 2026-12-01 10:00:00.123456+00');
+  if (!zoned) return targetTime(parsed);
+  return `${zoned[1]} ${zoned[2]}${zoned[3].toUpperCase() === 'Z' ? '+00' : zoned[3]}`;
 }
 
 /** pgBackRest's --type, --target and --target-action for a recovery target (pure). */
