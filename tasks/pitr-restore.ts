@@ -3,7 +3,7 @@ import { pitrSecrets } from '../src/pitr/settings.js';
 import { command, intOption, parse, run } from './lib/cli.js';
 import { confirm } from './lib/confirm.js';
 import { interruptOnSignals } from './lib/signals.js';
-import { pitrInput, printRestore, withPitrOptions } from './lib/format/pitr.js';
+import { pitrInput, printRestore, text, withPitrOptions } from './lib/format/pitr.js';
 
 const cli = withPitrOptions(command('pitr:restore', '[--to TIME | --lsn LSN | --xid XID | --immediate] --target-dir DIR [--start [--port N]] | ... --in-place --yes', 'Restore the cluster to a point in time with pgBackRest, into a new directory (or in place, with the server stopped).'))
   .option('--to <time>', 'recover up to this time (ISO 8601; without a zone: local time)')
@@ -15,8 +15,6 @@ const cli = withPitrOptions(command('pitr:restore', '[--to TIME | --lsn LSN | --
   .option('--port <n>', 'the port of the started copy (default: a free one)')
   .option('--in-place', "restore over the server's own data directory (the server stopped; asks first)")
   .option('--yes', 'confirm a restore in place');
-
-const text = (value: unknown) => (value === undefined ? undefined : String(Array.isArray(value) ? value.at(-1) : value));
 
 void run(async ({ out, settingsWithoutDatabase }) => {
   const { options } = parse(cli);

@@ -27,7 +27,8 @@ export interface PitrBackupResult {
   path: string;
 }
 
-export const PITR_BACKUP_STATE = 'pgBackRest was stopped; the repository stays consistent: the partial backup is resumed or removed by the next pitr:backup, and no tidemark manifest was written';
+export const PITR_BACKUP_STATE = 'pgBackRest was stopped; the repository stays consistent: the partial backup is resumed or removed '
+  + 'by the next pitr:backup, and no tidemark manifest was written';
 
 /** The tag also goes to pgBackRest as an annotation where it takes them (2.41 on); the manifest keeps it either way. */
 function backupOptions(options: PitrBackupOptions, version: string): string[] {
@@ -45,10 +46,19 @@ export async function pitrBackup(settings: Settings, options: PitrBackupOptions 
   const running = await startPgbackrest(ctx, 'backup', backupOptions(options, ctx.tool.version), { signal: options.signal, stdout: 'collect' });
   const result = await running.output;
   if (options.signal?.aborted) throw interruptedError(abortSignalName(options.signal), operation, PITR_BACKUP_STATE);
-  if (failed(result)) throw new TidemarkError('PITR_BACKUP_FAILED', 'pgbackrest backup failed', { operation, cause: pgbackrestFailure('backup', result, ctx), hint: 'pgBackRest\'s log is in PITR_DIR/log; `task pitr:init` checks the setup' });
+  if (failed(result)) {
+    throw new TidemarkError('PITR_BACKUP_FAILED', 'pgbackrest backup failed', {
+      operation, cause: pgbackrestFailure('backup', result, ctx), hint: 'pgBackRest\'s log is in PITR_DIR/log; `task pitr:init` checks the setup',
+    });
+  }
   const made = (await readStanza(ctx, operation)).backups.filter((b) => !before.has(b.label)).at(-1);
-  if (!made) throw new TidemarkError('PITR_BACKUP_FAILED', 'the new backup is not in the repository', { operation, cause: 'pgbackrest backup succeeded, but pgbackrest info lists no new backup' });
-  const manifest = manifestOf(made, { stanza: ctx.stanza, database: settings.database.database, serverVersion: facts.version, pgbackrestVersion: ctx.tool.version, repository: describeRepository(settings.pitr.repo), durationMs: Date.now() - started, tag: options.tag });
+  if (!made) {
+    throw new TidemarkError('PITR_BACKUP_FAILED', 'the new backup is not in the repository', { operation, cause: 'pgbackrest backup succeeded, but pgbackrest info lists no new backup' });
+  }
+  const manifest = manifestOf(made, {
+    stanza: ctx.stanza, database: settings.database.database, serverVersion: facts.version, pgbackrestVersion: ctx.tool.version,
+    repository: describeRepository(settings.pitr.repo), durationMs: Date.now() - started, tag: options.tag,
+  });
   return { manifest, path: await writePitrManifest(settings.backup.dir, manifest) };
 }
 

@@ -54,7 +54,10 @@ function newestBackup(backups: PitrBackup[], stanza: string, maxAgeMs: number, n
   if (!newest) throw new TidemarkError('BACKUP_STALE', 'no physical backup', { operation, cause: `stanza ${stanza} has no backup`, hint: 'run `task pitr:backup` (and check its cron job)' });
   const ageMs = now.getTime() - Date.parse(newest.finishedAt);
   if (ageMs > maxAgeMs) {
-    throw new TidemarkError('BACKUP_STALE', 'the newest physical backup is too old', { operation, cause: `${newest.label} (${newest.type}) finished ${minutes(ageMs)} ago; the limit is ${minutes(maxAgeMs)}`, hint: 'check the pitr:backup cron job and its log', data: { label: newest.label, ageMs, maxAgeMs } });
+    throw new TidemarkError('BACKUP_STALE', 'the newest physical backup is too old', {
+      operation, cause: `${newest.label} (${newest.type}) finished ${minutes(ageMs)} ago; the limit is ${minutes(maxAgeMs)}`,
+      hint: 'check the pitr:backup cron job and its log', data: { label: newest.label, ageMs, maxAgeMs },
+    });
   }
   return { label: newest.label, type: newest.type, ageMs };
 }

@@ -10,7 +10,7 @@ import type { DatabaseTarget } from '../connection-string.js';
 import { closeConnection } from '../connection-close.js';
 import { newClient } from '../db/connect.js';
 import { describeCause, TidemarkError, type ErrorCode } from '../errors.js';
-import { offlineEnv } from '../pgtools/exec.js';
+import { offlineEnv, type PreparedCommand } from '../pgtools/exec.js';
 import { describeExit, failed, runTool } from '../pgtools/run.js';
 import { handOver, type RunAs } from './tool.js';
 
@@ -39,6 +39,8 @@ function ensureConfiguration(dataDir: string, as: RunAs): void {
   }
 }
 
+const pgCtl = (binDir: string, args: string[]): PreparedCommand => ({ file: path.join(binDir, 'pg_ctl'), args, env: { ...offlineEnv(), LC_ALL: 'C' }, cleanup: async () => undefined });
+
 export interface StartedCluster {
   dataDir: string;
   port: number;
@@ -52,12 +54,14 @@ export interface StartedCluster {
  */
 export async function startRestored(dataDir: string, port: number, as: RunAs, code: ErrorCode, operation: string): Promise<StartedCluster> {
   const binDir = serverBinDir(dataDir, process.env);
-  if (!binDir) throw new TidemarkError(code, 'no PostgreSQL server programs for the restored cluster', { operation, cause: `no pg_ctl for PostgreSQL ${readFileSync(path.join(dataDir, 'PG_VERSION'), 'utf8').trim()}`, hint: 'set PG_BIN_DIR to the directory of its pg_ctl' });
+  if (!binDir) {
+    const major = readFileSync(path.join(dataDir, 'PG_VERSION'), 'utf8').trim();
+    throw new TidemarkError(code, 'no PostgreSQL server programs for the restored cluster', { operation, cause: `no pg_ctl for PostgreSQL ${major}`, hint: 'set PG_BIN_DIR to the directory of its pg_ctl' });
+  }
   ensureConfiguration(dataDir, as);
   const logFile = path.join(dataDir, 'tidemark-start.log');
   const options = [`-p ${port}`, "-c listen_addresses=127.0.0.1", "-c unix_socket_directories=''", '-c archive_mode=off'].join(' ');
-  const cmd = { file: path.join(binDir, 'pg_ctl'), args: ['-D', dataDir, '-l', logFile, '-o', options, '-w', '-t', '3600', 'start'], env: { ...offlineEnv(), LC_ALL: 'C' }, cleanup: async () => undefined };
-  const result = await runTool(cmd, { spawnOptions: as });
+  const result = await runTool(pgCtl(binDir, ['-D', dataDir, '-l', logFile, '-o', options, '-w', '-t', '3600', 'start']), { spawnOptions: as });
   if (failed(result)) {
     const log = existsSync(logFile) ? readFileSync(logFile, 'utf8').trim().split('\n').slice(-5).join('\n') : '';
     throw new TidemarkError(code, 'the restored cluster did not start', { operation, cause: `${describeExit('pg_ctl start', result)}${log ? `\n${log}` : ''}` });
@@ -66,8 +70,7 @@ export async function startRestored(dataDir: string, port: number, as: RunAs, co
 }
 
 export async function stopRestored(started: StartedCluster, as: RunAs): Promise<void> {
-  const cmd = { file: path.join(started.binDir, 'pg_ctl'), args: ['-D', started.dataDir, '-m', 'fast', '-w', 'stop'], env: { ...offlineEnv(), LC_ALL: 'C' }, cleanup: async () => undefined };
-  await runTool(cmd, { spawnOptions: as, timeoutMs: 120_000 });
+  await runTool(pgCtl(started.binDir, ['-D', started.dataDir, '-m', 'fast', '-w', 'stop']), { spawnOptions: as, timeoutMs: 120_000 });
 }
 
 /** The configured database's connection, moved to the restored cluster. */

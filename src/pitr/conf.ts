@@ -123,7 +123,8 @@ const shellWord = (word: string) => (/^[\w@%+=:,./-]+$/.test(word) ? word : `'${
 /** The archive_command that pushes WAL into this stanza's repository. */
 export function archiveCommand(pgbackrest: string, settings: PitrSettings, stanza: string): string {
   const paths = configPaths(settings);
-  return [pgbackrest, `--config=${paths.configFile}`, `--config-include-path=${paths.includeDir}`, `--stanza=${stanza}`, 'archive-push', '%p'].map((w) => (w === '%p' ? w : shellWord(w))).join(' ');
+  const words = [pgbackrest, `--config=${paths.configFile}`, `--config-include-path=${paths.includeDir}`, `--stanza=${stanza}`, 'archive-push'];
+  return `${words.map(shellWord).join(' ')} %p`;
 }
 
 /** Whether an archive_command pushes into this stanza with this configuration. */

@@ -33,7 +33,10 @@ export function knownCluster(settings: SettingsWithoutDatabase, stanza: string):
   const recorded = recordedCluster(settings.pitr, stanza);
   if (!settings.pitr.dataDir) return recorded;
   const db = settings.database;
-  return { ...recorded, dataDir: settings.pitr.dataDir, port: recorded?.port ?? db?.port ?? 5432, socketDir: settings.pitr.socketDir ?? recorded?.socketDir, user: recorded?.user ?? db?.user, database: recorded?.database ?? db?.database };
+  return {
+    dataDir: settings.pitr.dataDir, port: recorded?.port ?? db?.port ?? 5432, socketDir: settings.pitr.socketDir ?? recorded?.socketDir,
+    user: recorded?.user ?? db?.user, database: recorded?.database ?? db?.database,
+  };
 }
 
 export async function openPitr(settings: SettingsWithoutDatabase, operation: string, cluster?: ClusterFacts, target?: DatabaseTarget): Promise<PitrContext & { cluster?: ClusterFacts }> {

@@ -37,7 +37,11 @@ export interface PitrInitResult {
 
 async function pgbackrestStep(ctx: PitrContext, command: string, operation: string): Promise<void> {
   const result = await runPgbackrest(ctx, command, [], { timeoutMs: 600_000 });
-  if (failed(result)) throw new TidemarkError('PITR_INIT_FAILED', `pgbackrest ${command} failed`, { operation, cause: pgbackrestFailure(command, result, ctx), hint: 'see the settings in the error; pgBackRest\'s log is in PITR_DIR/log' });
+  if (failed(result)) {
+    throw new TidemarkError('PITR_INIT_FAILED', `pgbackrest ${command} failed`, {
+      operation, cause: pgbackrestFailure(command, result, ctx), hint: 'see the settings in the error; pgBackRest\'s log is in PITR_DIR/log',
+    });
+  }
 }
 
 export async function pitrInit(settings: Settings, options: PitrInitOptions = {}): Promise<PitrInitResult> {

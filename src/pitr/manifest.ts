@@ -5,8 +5,7 @@
  */
 import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { writeFileAtomic } from '../backup/manifest.js';
-import { isPinningTag } from '../backup/manifest.js';
+import { isPinningTag, writeFileAtomic } from '../backup/manifest.js';
 import type { PitrBackupType } from './info.js';
 
 export const PITR_MANIFEST_SUFFIX = '.pitr.json';

@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { SettingsWithoutDatabase } from '../config.js';
-import { abortSignalName, interruptedError, TidemarkError } from '../errors.js';
+import { abortSignalName, interruptedError, TidemarkError, type ErrorCode } from '../errors.js';
 import { failed } from '../pgtools/run.js';
 import { processAlive } from '../process-alive.js';
 import { findFreePort } from '../devdb/cluster.js';
@@ -47,9 +47,11 @@ export interface PitrRestoreResult {
 
 const OPERATION = 'restore the cluster to a point in time (pgBackRest)';
 
-function usage(cause: string, hint?: string): TidemarkError {
-  return new TidemarkError('INVALID_ARGUMENT', 'invalid arguments', { operation: OPERATION, cause, hint });
+function refusal(code: ErrorCode, message: string, cause: string, hint?: string): TidemarkError {
+  return new TidemarkError(code, message, { operation: OPERATION, cause, hint });
 }
+
+const usage = (cause: string, hint?: string) => refusal('INVALID_ARGUMENT', 'invalid arguments', cause, hint);
 
 const WITH_ZONE = /^(\d{4}-\d\d-\d\d)[ T](\d\d:\d\d(?::\d\d(?:\.\d+)?)?)\s*(Z|[+-]\d\d(?::?\d\d)?)$/i;
 
@@ -93,13 +95,16 @@ export function recoveryTargetArgs(target: RecoveryTarget): { args: string[]; de
 /** A new directory, or an empty one: made here, owned by the user pgBackRest runs as. */
 function prepareTargetDir(dir: string, ctx: PitrContext, dataDir: string | undefined): void {
   if (dataDir && path.resolve(dir) === path.resolve(dataDir)) {
-    throw new TidemarkError('PITR_TARGET_NOT_EMPTY', 'that is the server\'s data directory', { operation: OPERATION, cause: `${dir} is the data directory of the configured cluster`, hint: 'restore into a new directory, or stop the server and use --in-place --yes' });
+    throw refusal('PITR_TARGET_NOT_EMPTY', 'that is the server\'s data directory', `${dir} is the data directory of the configured cluster`,
+      'restore into a new directory, or stop the server and use --in-place --yes');
   }
   if (existsSync(dir)) {
-    if (!statSync(dir).isDirectory()) throw new TidemarkError('PITR_TARGET_NOT_EMPTY', 'the target is not a directory', { operation: OPERATION, cause: `${dir} is a file` });
+    if (!statSync(dir).isDirectory()) throw refusal('PITR_TARGET_NOT_EMPTY', 'the target is not a directory', `${dir} is a file`);
     const entries = readdirSync(dir);
     if (entries.length) {
-      throw new TidemarkError('PITR_TARGET_NOT_EMPTY', 'the target directory is not empty', { operation: OPERATION, cause: `${dir} holds ${entries.length} entr${entries.length === 1 ? 'y' : 'ies'} (${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', …' : ''})`, hint: 'give a new or empty directory: nothing in it is overwritten' });
+      const shown = `${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', …' : ''}`;
+      throw refusal('PITR_TARGET_NOT_EMPTY', 'the target directory is not empty', `${dir} holds ${entries.length} entr${entries.length === 1 ? 'y' : 'ies'} (${shown})`,
+        'give a new or empty directory: nothing in it is overwritten');
     }
   } else {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -117,16 +122,23 @@ export function serverRunning(dataDir: string): number | undefined {
 
 function inPlaceDir(ctx: PitrContext & { cluster?: { dataDir: string } }, yes: boolean): string {
   const dataDir = ctx.cluster?.dataDir;
-  if (!dataDir) throw new TidemarkError('PITR_NOT_CONFIGURED', 'the data directory is unknown', { operation: OPERATION, cause: 'neither PITR_DATA_DIR nor a configuration written by pitr:init names it', hint: 'set PITR_DATA_DIR (or --data-dir)' });
-  if (!yes) throw new TidemarkError('CONFIRMATION_REQUIRED', 'restoring in place needs confirmation', { operation: OPERATION, cause: `every file of ${dataDir} would be replaced`, hint: 'stop the server, then run again with --in-place --yes' });
+  if (!dataDir) {
+    throw refusal('PITR_NOT_CONFIGURED', 'the data directory is unknown', 'neither PITR_DATA_DIR nor a configuration written by pitr:init names it', 'set PITR_DATA_DIR (or --data-dir)');
+  }
+  if (!yes) throw refusal('CONFIRMATION_REQUIRED', 'restoring in place needs confirmation', `every file of ${dataDir} would be replaced`, 'stop the server, then run again with --in-place --yes');
   const pid = serverRunning(dataDir);
-  if (pid) throw new TidemarkError('PITR_SERVER_RUNNING', 'the server is running', { operation: OPERATION, cause: `${dataDir}/postmaster.pid names process ${pid}, which runs`, hint: 'stop the server first (pg_ctl stop, systemctl stop postgresql): a restore in place needs it down' });
+  if (pid) {
+    throw refusal('PITR_SERVER_RUNNING', 'the server is running', `${dataDir}/postmaster.pid names process ${pid}, which runs`,
+      'stop the server first (pg_ctl stop, systemctl stop postgresql): a restore in place needs it down');
+  }
   return dataDir;
 }
 
 export async function pitrRestore(settings: SettingsWithoutDatabase, options: PitrRestoreOptions): Promise<PitrRestoreResult> {
   const started = Date.now();
-  if (!!options.inPlace === (options.targetDir !== undefined)) throw usage('give either --target-dir DIR or --in-place', 'task pitr:restore -- --to "2026-12-01 10:00:00+00" --target-dir /srv/pg-restored');
+  if (!!options.inPlace === (options.targetDir !== undefined)) {
+    throw usage('give either --target-dir DIR or --in-place', 'task pitr:restore -- --to "2026-12-01 10:00:00+00" --target-dir /srv/pg-restored');
+  }
   if (options.inPlace && options.start) throw usage('--start goes with --target-dir: after a restore in place, start the server as you always do');
   const { args: targetArgs, described } = recoveryTargetArgs(options);
   requireLocal(settings.pitr, OPERATION);
@@ -135,16 +147,21 @@ export async function pitrRestore(settings: SettingsWithoutDatabase, options: Pi
   const dataDir = options.inPlace ? inPlaceDir(ctx, !!options.yes) : path.resolve(settings.cwd, options.targetDir!);
   if (!options.inPlace) prepareTargetDir(dataDir, ctx, ctx.cluster?.dataDir);
   const placement = options.inPlace ? ['--delta'] : ['--archive-mode=off', `--tablespace-map-all=${dataDir}.tablespaces`];
-  const running = await startPgbackrest(ctx, 'restore', [`--pg1-path=${dataDir}`, ...placement, ...targetArgs], { signal: options.signal, stdout: 'collect' });
-  const result = await running.output;
-  if (options.signal?.aborted) throw interruptedError(abortSignalName(options.signal), OPERATION, `pgBackRest was stopped: ${dataDir} holds a partial restore that must not be started; ${options.inPlace ? 'run the restore in place again' : 'remove it'} before anything else`);
-  if (failed(result)) throw new TidemarkError('PITR_RESTORE_FAILED', 'pgbackrest restore failed', { operation: OPERATION, cause: pgbackrestFailure('restore', result, ctx) });
+  const args = [`--pg1-path=${dataDir}`, ...placement, ...targetArgs];
+  const result = await (await startPgbackrest(ctx, 'restore', args, { signal: options.signal, stdout: 'collect' })).output;
+  if (options.signal?.aborted) {
+    const next = options.inPlace ? 'run the restore in place again' : 'remove it';
+    throw interruptedError(abortSignalName(options.signal), OPERATION, `pgBackRest was stopped: ${dataDir} holds a partial restore that must not be started; ${next} before anything else`);
+  }
+  if (failed(result)) throw refusal('PITR_RESTORE_FAILED', 'pgbackrest restore failed', pgbackrestFailure('restore', result, ctx));
   const out: PitrRestoreResult = { dataDir, inPlace: !!options.inPlace, target: described, durationMs: 0 };
   if (options.start) out.started = await startCopy(settings, ctx, dataDir, options);
   return { ...out, durationMs: Date.now() - started };
 }
 
-async function startCopy(settings: SettingsWithoutDatabase, ctx: PitrContext, dataDir: string, options: PitrRestoreOptions): Promise<NonNullable<PitrRestoreResult['started']>> {
+type Started = NonNullable<PitrRestoreResult['started']>;
+
+async function startCopy(settings: SettingsWithoutDatabase, ctx: PitrContext, dataDir: string, options: PitrRestoreOptions): Promise<Started> {
   const port = options.port ?? await findFreePort();
   const cluster: StartedCluster = await startRestored(dataDir, port, ctx.as, 'PITR_RESTORE_FAILED', OPERATION);
   if (!settings.database) return { port, logFile: cluster.logFile, recovered: false };

@@ -64,7 +64,9 @@ export async function applyArchiveSettings(client: pg.Client, command: string, o
     await client.query(`ALTER SYSTEM SET archive_command = ${client.escapeLiteral(command)}`);
     await client.query('SELECT pg_reload_conf()');
   } catch (err) {
-    throw new TidemarkError('PITR_INIT_FAILED', 'cannot set the archive settings', { operation, cause: describePgError(err), hint: 'connect as a superuser, or set archive_mode and archive_command in postgresql.conf yourself' }, { cause: err });
+    throw new TidemarkError('PITR_INIT_FAILED', 'cannot set the archive settings', {
+      operation, cause: describePgError(err), hint: 'connect as a superuser, or set archive_mode and archive_command in postgresql.conf yourself',
+    }, { cause: err });
   }
   // With archive_mode off the server shows the command as "(disabled)" until it restarts: nothing to wait for.
   for (let tries = 0; archiving && tries < 50; tries++) {

@@ -41,6 +41,7 @@ export interface RestoreTestResult {
 }
 
 const OPERATION = 'verify the physical backups';
+const UNTOUCHED = 'the repository and the server are untouched';
 
 /** `status: ok` or `status: error` of verify's text report, and what it counted (pure). */
 export function parseVerifyReport(text: string): { ok: boolean; backups: number; walChecked: number; problems: string[] } {
@@ -73,7 +74,9 @@ export async function pitrVerify(settings: SettingsWithoutDatabase, options: { r
   const verify = await runVerify(ctx, options.signal);
   if (!target) return { stanza: ctx.stanza, verify };
   const latest = info.backups.at(-1);
-  if (!latest) throw new TidemarkError('PITR_VERIFY_FAILED', 'there is no backup to rehearse a restore with', { operation: OPERATION, cause: `stanza ${ctx.stanza} has no backup`, hint: 'run `task pitr:backup` first' });
+  if (!latest) {
+    throw new TidemarkError('PITR_VERIFY_FAILED', 'there is no backup to rehearse a restore with', { operation: OPERATION, cause: `stanza ${ctx.stanza} has no backup`, hint: 'run `task pitr:backup` first' });
+  }
   return { stanza: ctx.stanza, verify, restoreTest: await rehearse(settings, ctx, target, latest.label, options.signal) };
 }
 
@@ -85,15 +88,15 @@ async function rehearse(settings: SettingsWithoutDatabase, ctx: PitrContext, tar
   const dataDir = path.join(scratch, 'data');
   let cluster: StartedCluster | undefined;
   try {
-    const restore = await startPgbackrest(ctx, 'restore', [`--pg1-path=${dataDir}`, `--set=${label}`, '--archive-mode=off', `--tablespace-map-all=${path.join(scratch, 'tablespaces')}`], { signal, stdout: 'collect' });
-    const result = await restore.output;
-    if (signal?.aborted) throw interruptedError(abortSignalName(signal), operation, 'the rehearsal was stopped and its scratch directory removed; the repository and the server are untouched');
+    const args = [`--pg1-path=${dataDir}`, `--set=${label}`, '--archive-mode=off', `--tablespace-map-all=${path.join(scratch, 'tablespaces')}`];
+    const result = await (await startPgbackrest(ctx, 'restore', args, { signal, stdout: 'collect' })).output;
+    if (signal?.aborted) throw interruptedError(abortSignalName(signal), operation, `the rehearsal was stopped and its scratch directory removed; ${UNTOUCHED}`);
     if (failed(result)) throw new TidemarkError('PITR_VERIFY_FAILED', 'the rehearsal restore failed', { operation, cause: pgbackrestFailure('restore', result, ctx) });
     const port = await findFreePort();
     cluster = await startRestored(dataDir, port, ctx.as, 'PITR_VERIFY_FAILED', operation);
     const copy = restoredTarget(target, port);
     await waitForRecovery(copy, 'PITR_VERIFY_FAILED', operation, signal);
-    if (signal?.aborted) throw interruptedError(abortSignalName(signal), operation, 'the rehearsal was stopped: its server stopped and its scratch directory removed; the repository and the server are untouched');
+    if (signal?.aborted) throw interruptedError(abortSignalName(signal), operation, `the rehearsal was stopped: its server stopped and its scratch directory removed; ${UNTOUCHED}`);
     const { tables, size } = await readCopy(copy, operation);
     return { backup: label, port, durationMs: Date.now() - started, tables, databaseSize: size, removed: true };
   } finally {

@@ -16,7 +16,8 @@ export function withPitrOptions(cli: CAC): CAC {
     .option('--embedded', 'use the embedded development database (TIDEMARK_EMBEDDED=1)');
 }
 
-const text = (value: unknown) => (value === undefined ? undefined : String(Array.isArray(value) ? value.at(-1) : value));
+/** A flag's last value as text. */
+export const text = (value: unknown) => (value === undefined ? undefined : String(Array.isArray(value) ? value.at(-1) : value));
 
 /** The pitr flags as the settings loader's input. */
 export function pitrInput(options: Options): ConfigInput {
