@@ -63,7 +63,9 @@ describe.skipIf(!HAVE_PG15)('pitr with an S3 repository', () => {
     const settings = loadSettings({ cwd: cluster.root, env });
     const args = pgbackrestArgs({ configFile: '/c/pgbackrest.conf', includeDir: '/c/conf.d', stanza: 'x' }, 'backup', ['--type=full']);
     for (const secret of secrets()) expect(args.join(' ')).not.toContain(secret);
-    expect(secretEnv(settings.pitr)).toEqual({ PGBACKREST_REPO1_S3_KEY: s3.key, PGBACKREST_REPO1_S3_KEY_SECRET: s3.secret, PGBACKREST_REPO1_CIPHER_PASS: CIPHER });
+    expect(secretEnv(settings.pitr)).toEqual({
+      PGBACKREST_REPO1_S3_KEY: s3.key, PGBACKREST_REPO1_S3_KEY_SECRET: s3.secret, PGBACKREST_REPO1_CIPHER_TYPE: 'aes-256-cbc', PGBACKREST_REPO1_CIPHER_PASS: CIPHER,
+    });
   });
 
   it('pitr:init creates the encrypted stanza on S3 and pgBackRest check pushes WAL there', async () => {
@@ -73,11 +75,11 @@ describe.skipIf(!HAVE_PG15)('pitr with an S3 repository', () => {
     const pitrDir = path.join(cluster.backupDir, 'pitr');
     const conf = readFileSync(path.join(pitrDir, 'pgbackrest.conf'), 'utf8');
     expect(conf).toContain('repo1-type=s3');
-    expect(conf).toContain('repo1-cipher-type=aes-256-cbc');
     for (const secret of secrets()) expect(conf).not.toContain(secret);
     const secretsFile = path.join(pitrDir, 'conf.d', 'secrets.conf');
     expect(statSync(secretsFile).mode & 0o777).toBe(0o600);
     expect(readFileSync(secretsFile, 'utf8')).toContain(`repo1-s3-key-secret=${s3.secret}`);
+    expect(readFileSync(secretsFile, 'utf8')).toContain('repo1-cipher-type=aes-256-cbc');
   });
 
   it('pitr:backup writes to S3 with no secret in pgBackRest\'s argv, and pitr:list reads it back', async () => {
@@ -93,6 +95,18 @@ describe.skipIf(!HAVE_PG15)('pitr with an S3 repository', () => {
     const list = JSON.parse(ok(await cli('pitr:list', ['--json'])).stdout);
     expect(list.backups.map((b: { type: string }) => b.type)).toEqual(['full']);
     expect(list.window.earliest.backup).toBe(list.backups[0].label);
+  });
+
+  it('a command run without the secrets in its environment reads them from the 0600 file, and leaves that file alone', async () => {
+    const bare = Object.fromEntries(Object.entries(env).filter(([name]) => !['PITR_S3_KEY', 'PITR_S3_SECRET', 'PITR_CIPHER_PASS'].includes(name)));
+    const result = await runCli('pitr:list', ['--json'], { env: bare });
+    expect(result.code, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout).backups).toHaveLength(1);
+    secretFree(result);
+    expect(readFileSync(path.join(cluster.backupDir, 'pitr', 'conf.d', 'secrets.conf'), 'utf8')).toContain(`repo1-cipher-pass=${CIPHER}`);
+    // The server's archive_command still pushes into the encrypted repository.
+    const [{ wal }] = await cluster.query<{ wal: string }>('SELECT pg_walfile_name(pg_switch_wal()) AS wal');
+    await waitFor(async () => (await cluster.query<{ last: string | null }>('SELECT last_archived_wal AS last FROM pg_stat_archiver'))[0].last! >= wal, 'archiving', 60_000);
   });
 
   it('pitr:verify --restore-test restores from S3 into a scratch directory, starts it and reads it', async () => {

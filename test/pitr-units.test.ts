@@ -48,10 +48,10 @@ describe('pgBackRest configuration', () => {
     expect(text).toContain('repo1-type=s3\nrepo1-path=/p\nrepo1-s3-bucket=bkt');
     expect(text).toContain(`repo1-retention-full=${KEEP_ALL_FULL}`);
     expect(text).toContain('repo1-retention-diff=3');
-    expect(text).toContain('repo1-cipher-type=aes-256-cbc');
+    expect(text).not.toContain('cipher');
     expect(text).toContain('[app]\npg1-path=/var/lib/pg\npg1-port=5433\npg1-socket-path=/run/pg\npg1-user=app\npg1-database=app');
     for (const secret of ['KEYVALUE', 'SECRETVALUE', 'CIPHERVALUE']) expect(text).not.toContain(secret);
-    expect(secretsText(pitr)).toBe('# Written by tidemark: the repository\'s secrets, for the server\'s archive_command.\n[global]\nrepo1-s3-key=KEYVALUE\nrepo1-s3-key-secret=SECRETVALUE\nrepo1-cipher-pass=CIPHERVALUE\n');
+    expect(secretsText(pitr)).toBe('# Written by tidemark: the repository\'s secrets, for the server\'s archive_command.\n[global]\nrepo1-s3-key=KEYVALUE\nrepo1-s3-key-secret=SECRETVALUE\nrepo1-cipher-type=aes-256-cbc\nrepo1-cipher-pass=CIPHERVALUE\n');
     expect(secretsText(settingsWith({}))).toBeUndefined();
   });
 
@@ -91,6 +91,9 @@ describe('pgBackRest info', () => {
       latest: { wal: '000000010000000000000009', time: '2026-12-02T00:00:00.000Z' },
     });
     expect(parseInfo(json, 'other').status.code).toBe(1);
+    const broken = '[{"name":"app","cipher":"none","status":{"code":99,"message":"other"},"backup":[],"archive":[],"db":[],'
+      + '"repo":[{"status":{"code":99,"message":"[FormatError] unable to load info file\nHINT: has a stanza-create been performed?"}}]}]';
+    expect(parseInfo(broken, 'app').status).toEqual({ code: 99, message: '[FormatError] unable to load info file HINT: has a stanza-create been performed?' });
   });
 
   it('reads verify\'s report: ok, or the lines that say what is damaged', () => {

@@ -4,7 +4,7 @@
  * only when the repository has secrets (S3 keys, a cipher pass),
  * `conf.d/secrets.conf`, 0600, owned by the server's user: the server's
  * archive_command runs pgBackRest without tidemark's environment, so that file
- * is the one place the secrets rest. Every command rewrites both, so that the
+ * is the one place the secrets rest. Every command rewrites them, so that the
  * archive_command always follows the settings.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
@@ -57,7 +57,6 @@ export function configText(settings: PitrSettings, stanza: string, cluster: Clus
     'repo1-retention-full-type=count',
     `repo1-retention-full=${settings.retentionFull ?? KEEP_ALL_FULL}`,
     ...(settings.retentionDiff ? [`repo1-retention-diff=${settings.retentionDiff}`] : []),
-    ...(settings.cipherPass ? ['repo1-cipher-type=aes-256-cbc'] : []),
     ...(settings.compress ? [`compress-type=${settings.compress}`] : []),
     `process-max=${settings.processMax}`,
     // A backup starts with an immediate checkpoint rather than waiting for the next one.
@@ -80,7 +79,8 @@ export function secretsText(settings: PitrSettings): string | undefined {
   const lines = [
     ...(repo.kind === 's3' && repo.key ? [`repo1-s3-key=${repo.key}`] : []),
     ...(repo.kind === 's3' && repo.secret ? [`repo1-s3-key-secret=${repo.secret}`] : []),
-    ...(settings.cipherPass ? [`repo1-cipher-pass=${settings.cipherPass}`] : []),
+    // The cipher type goes with its pass: a command run without the pass in its environment must not write an unencrypted configuration.
+    ...(settings.cipherPass ? ['repo1-cipher-type=aes-256-cbc', `repo1-cipher-pass=${settings.cipherPass}`] : []),
   ];
   return lines.length ? `# Written by tidemark: the repository's secrets, for the server's archive_command.\n[global]\n${lines.join('\n')}\n` : undefined;
 }
@@ -102,8 +102,13 @@ function ownDir(dir: string, as: RunAs, mode: number): void {
   handOver(dir, as);
 }
 
-/** Writes the configuration (and the secrets file, or removes a stale one), and makes the directories pgBackRest writes to. */
-export async function writeConfig(settings: PitrSettings, stanza: string, cluster: ClusterFacts | undefined, as: RunAs): Promise<void> {
+/**
+ * Writes the configuration and the secrets file, and makes the directories
+ * pgBackRest writes to. Only pitr:init (`setup`) removes a secrets file the
+ * settings no longer have: a command run from a shell without the secrets
+ * must not take them from the server's archive_command.
+ */
+export async function writeConfig(settings: PitrSettings, stanza: string, cluster: ClusterFacts | undefined, as: RunAs, setup = false): Promise<void> {
   const paths = configPaths(settings);
   ownDir(settings.dir, as, 0o750);
   for (const dir of [paths.includeDir, paths.logDir, paths.lockDir]) ownDir(dir, as, 0o700);
@@ -112,7 +117,7 @@ export async function writeConfig(settings: PitrSettings, stanza: string, cluste
   handOver(paths.configFile, as);
   const secretsFile = path.join(paths.includeDir, 'secrets.conf');
   const secrets = secretsText(settings);
-  if (!secrets) return rmSync(secretsFile, { force: true });
+  if (!secrets) return setup ? rmSync(secretsFile, { force: true }) : undefined;
   await writeFileAtomic(secretsFile, secrets);
   handOver(secretsFile, as);
 }

@@ -39,12 +39,13 @@ export function knownCluster(settings: SettingsWithoutDatabase, stanza: string):
   };
 }
 
-export async function openPitr(settings: SettingsWithoutDatabase, operation: string, cluster?: ClusterFacts, target?: DatabaseTarget): Promise<PitrContext & { cluster?: ClusterFacts }> {
+/** `setup`: pitr:init, which alone removes a secrets file the settings no longer have. */
+export async function openPitr(settings: SettingsWithoutDatabase, operation: string, cluster?: ClusterFacts, target?: DatabaseTarget, setup = false): Promise<PitrContext & { cluster?: ClusterFacts }> {
   const stanza = stanzaOf(settings, operation);
   const tool = await findPgbackrest(settings.pitr, operation);
   const facts = cluster ?? knownCluster(settings, stanza);
   const as = runIdentity(settings.pitr, facts?.dataDir);
-  await writeConfig(settings.pitr, stanza, facts, fileOwner(settings.pitr, facts?.dataDir));
+  await writeConfig(settings.pitr, stanza, facts, fileOwner(settings.pitr, facts?.dataDir), setup);
   const { configFile, includeDir } = configPaths(settings.pitr);
   return { settings: settings.pitr, stanza, tool, as, configFile, includeDir, target, cluster: facts };
 }

@@ -57,6 +57,7 @@ interface RawBackup {
 interface RawStanza {
   name: string; cipher: string; status: { code: number; message: string; lock?: { backup?: { held?: boolean } } };
   backup: RawBackup[]; archive: Array<{ min: string | null; max: string | null }>; db: Array<{ version: string }>;
+  repo?: Array<{ status: { code: number; message: string } }>;
 }
 
 const isoOf = (seconds: number) => new Date(seconds * 1000).toISOString();
@@ -72,13 +73,15 @@ function toBackup(raw: RawBackup): PitrBackup {
 
 /** The stanza's part of info's JSON (pure). */
 export function parseInfo(json: string, stanza: string): StanzaInfo {
-  const all = JSON.parse(json) as RawStanza[];
+  // pgBackRest 2.45 puts an error's message, line breaks and all, unescaped into the status: blanks are as good.
+  const all = JSON.parse(json.replace(/[\u0000-\u001f]+/g, ' ')) as RawStanza[];
   const raw = all.find((s) => s.name === stanza);
   if (!raw) return { stanza, status: { code: 1, message: 'missing stanza path' }, backups: [], cipher: 'none', backupRunning: false };
   const archives = raw.archive.filter((a) => a.min && a.max);
   const last = archives.at(-1);
   return {
-    stanza, status: { code: raw.status.code, message: raw.status.message }, cipher: raw.cipher,
+    // The repository's own status says why when it could not be read ("other" alone says nothing).
+    stanza, status: { code: raw.status.code, message: raw.repo?.find((r) => r.status.code !== 0)?.status.message.trim() || raw.status.message }, cipher: raw.cipher,
     backups: raw.backup.map(toBackup).sort((a, b) => a.startedAt.localeCompare(b.startedAt) || a.label.localeCompare(b.label)),
     ...(last && { archive: { min: archives[0].min!, max: last.max! } }),
     pgVersion: raw.db.at(-1)?.version, backupRunning: !!raw.status.lock?.backup?.held,
@@ -109,7 +112,13 @@ export async function readInfo(ctx: PitrContext, operation: string, signal?: Abo
 /** The info of a stanza that must exist: PITR_NOT_CONFIGURED when pitr:init has not made it. */
 export async function readStanza(ctx: PitrContext, operation: string, signal?: AbortSignal): Promise<StanzaInfo> {
   const info = await readInfo(ctx, operation, signal);
-  if (info.status.code === 1) {
+  // 0 ok, 2 no valid backup yet, 6 a backup or expire runs: the repository was read. 1 and 3: no stanza; the rest: it could not be.
+  if (![0, 1, 2, 3, 6].includes(info.status.code)) {
+    throw new TidemarkError('PITR_INFO_FAILED', 'cannot read the repository', {
+      operation, cause: `pgBackRest: ${info.status.message.trim()}`, hint: 'check PITR_REPO and its credentials (PITR_S3_*, PITR_CIPHER_PASS)',
+    });
+  }
+  if (info.status.code === 1 || info.status.code === 3) {
     throw new TidemarkError('PITR_NOT_CONFIGURED', `stanza ${ctx.stanza} does not exist in the repository`, {
       operation, cause: `pgBackRest: ${info.status.message}`, hint: 'run `task pitr:init` first (and check PITR_REPO and PITR_STANZA)',
     });

@@ -50,7 +50,7 @@ export async function pitrInit(settings: Settings, options: PitrInitOptions = {}
   return withServer(target, operation, async (client) => {
     const facts = await readServerFacts(client);
     const cluster = clusterFromServer(settings, facts, target, operation);
-    const ctx = await openPitr(settings, operation, cluster, target);
+    const ctx = await openPitr(settings, operation, cluster, target, true);
     const wanted = { archive_mode: 'on' as const, archive_command: archiveCommand(ctx.tool.file, settings.pitr, ctx.stanza) };
     const current = { archive_mode: facts.archiveMode, archive_command: facts.archiveCommand };
     let ok = facts.archiveMode !== 'off' && isOurArchiveCommand(facts.archiveCommand, settings.pitr, ctx.stanza);

@@ -119,7 +119,7 @@ export function secretEnv(settings: PitrSettings): Record<string, string> {
   const repo = settings.repo;
   if (repo.kind === 's3' && repo.key) env.PGBACKREST_REPO1_S3_KEY = repo.key;
   if (repo.kind === 's3' && repo.secret) env.PGBACKREST_REPO1_S3_KEY_SECRET = repo.secret;
-  if (settings.cipherPass) env.PGBACKREST_REPO1_CIPHER_PASS = settings.cipherPass;
+  if (settings.cipherPass) Object.assign(env, { PGBACKREST_REPO1_CIPHER_TYPE: 'aes-256-cbc', PGBACKREST_REPO1_CIPHER_PASS: settings.cipherPass });
   return env;
 }
 
