@@ -112,7 +112,7 @@ describe.skipIf(!HAVE_PG15)('pitr faults', () => {
     }
   });
 
-  it('SIGINT during a backup stops pgBackRest: INTERRUPTED, exit 130, no manifest, no secret in its argv, and the repository still works', async () => {
+  it.each([['SIGINT', 130], ['SIGTERM', 143]] as const)('%s during a backup stops pgBackRest: INTERRUPTED, exit %i, no manifest, no secret in its argv, and the repository still works', async (signal, status) => {
     archiveWritable(false);
     const before = manifests();
     let child;
@@ -127,10 +127,10 @@ describe.skipIf(!HAVE_PG15)('pitr faults', () => {
       const environ = readFileSync(`/proc/${running.pid}/environ`, 'utf8').split('\0');
       expect(environ.some((v) => v.startsWith('PGPASSFILE='))).toBe(true);
       expect(environ.some((v) => v.includes(cluster.password))).toBe(false);
-      child.kill('SIGINT');
+      child.kill(signal);
       const result = await done;
-      expect(result.code).toBe(130);
-      expect(result.stderr).toContain('INTERRUPTED: interrupted by SIGINT');
+      expect(result.code).toBe(status);
+      expect(result.stderr).toContain(`INTERRUPTED: interrupted by ${signal}`);
       expect(result.stderr).toContain('no tidemark manifest was written');
       expect(manifests()).toEqual(before);
       await waitFor(async () => !pgbackrestProcess('backup'), 'pgbackrest to exit');

@@ -143,6 +143,10 @@ describe.skipIf(!HAVE_PG15)('pitr with pgBackRest on a private PostgreSQL 15', (
     expect(refused.stderr).toContain('PITR_TARGET_NOT_EMPTY');
     expect(readdirSync(busy)).toEqual(['keep.txt']);
 
+    const own = await cli('pitr:restore', ['--target-dir', cluster.dataDir]);
+    expect(own.code).toBe(1);
+    expect(own.stderr).toContain("PITR_TARGET_NOT_EMPTY: that is the server's data directory");
+
     const unconfirmed = await cli('pitr:restore', ['--in-place']);
     expect(unconfirmed.code).toBe(2);
     expect(unconfirmed.stderr).toContain('CONFIRMATION_REQUIRED');
