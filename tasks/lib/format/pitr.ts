@@ -57,7 +57,9 @@ export function printList(out: Output, list: PitrList): void {
     for (const row of [header, ...rows]) out.line(row.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd());
   }
   const w = list.window;
-  out.line(`Recovery window: from ${w.earliest ? `${w.earliest.time} (end of ${w.earliest.backup})` : '- (no backup)'} to ${w.latest ? `${w.latest.time ?? 'the end of'} WAL ${w.latest.wal}` : '- (no archived WAL)'}`);
+  const from = w.earliest ? `${w.earliest.time} (end of ${w.earliest.backup})` : '- (no backup)';
+  const to = w.latest ? `${w.latest.time ?? 'the end of the archive'} (WAL ${w.latest.wal})` : '- (no archived WAL)';
+  out.line(`Recovery window: from ${from} to ${to}`);
   if (list.serverNote) out.warn(`note: ${list.serverNote}`);
 }
 
