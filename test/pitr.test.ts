@@ -204,6 +204,13 @@ describe.skipIf(!HAVE_PG15)('pitr with pgBackRest on a private PostgreSQL 15', (
     const result = await cli('backup:check', ['--kind', 'pitr']);
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toMatch(/OK: physical full backup \S+ is 0\.\dh old/);
+    // By default each kind the project has: here physical backups only, no dump.
+    const auto = await cli('backup:check');
+    expect(auto.code, auto.stderr).toBe(0);
+    expect(auto.stdout).toBe(result.stdout);
+    const both = await cli('backup:check', ['--kind', 'all']);
+    expect(both.code).toBe(1);
+    expect(both.stderr).toContain('BACKUP_STALE: no verified backup');
   });
 
   it('pitr:verify fails with a coded error once a file of the repository is damaged', async () => {
