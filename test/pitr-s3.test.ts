@@ -114,5 +114,6 @@ describe.skipIf(!HAVE_PG15)('pitr with an S3 repository', () => {
     const verified = JSON.parse(result.stdout);
     expect(verified.restoreTest.tables).toBeGreaterThanOrEqual(1);
     expect(verified.restoreTest.removed).toBe(true);
+    expect(readdirSync(cluster.rehearsals)).toEqual([]);
   });
 });

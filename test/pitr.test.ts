@@ -9,7 +9,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { runCli, type CliResult } from './helpers/cli.js';
@@ -108,7 +107,7 @@ describe.skipIf(!HAVE_PG15)('pitr with pgBackRest on a private PostgreSQL 15', (
     expect(rehearsal.restoreTest.tables).toBeGreaterThanOrEqual(1);
     expect(rehearsal.restoreTest.port).not.toBe(cluster.port);
     expect(rehearsal.restoreTest.removed).toBe(true);
-    expect(readdirSync(tmpdir()).filter((n) => n.startsWith('tidemark-pitr-rehearsal-'))).toEqual([]);
+    expect(readdirSync(cluster.rehearsals)).toEqual([]);
   });
 
   it('pitr:restore --to TIME --start recovers exactly to before a later change, in a new directory', async () => {

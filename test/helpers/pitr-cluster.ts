@@ -21,6 +21,8 @@ export interface PitrCluster {
   url: string;
   password: string;
   backupDir: string;
+  /** PITR_RESTORE_TEST_DIR of this cluster's commands. */
+  rehearsals: string;
   stanza: string;
   /** The environment of a tidemark command against this cluster. */
   env: Record<string, string>;
@@ -36,6 +38,9 @@ export async function createPitrCluster(label: string, options: { archiveMode?: 
   chmodSync(root, 0o755);
   const backupDir = path.join(root, 'backups');
   mkdirSync(backupDir, { mode: 0o755 });
+  // Rehearsals of this cluster's restores go here, apart from those of other test files.
+  const rehearsals = path.join(root, 'rehearsals');
+  mkdirSync(rehearsals, { mode: 0o755 });
   const port = await findFreePort();
   const password = `pw-${Math.random().toString(36).slice(2)}`;
   const opts: ClusterOptions = {
@@ -58,8 +63,8 @@ export async function createPitrCluster(label: string, options: { archiveMode?: 
   const url = `postgres://postgres:${password}@127.0.0.1:${port}/postgres`;
   const stanza = `tm_${label.replace(/[^a-z0-9]/g, '_')}`;
   return {
-    root, dataDir: opts.dataDir, port, url, password, backupDir, stanza,
-    env: { DATABASE_URL: url, BACKUP_DIR: backupDir, PITR_STANZA: stanza },
+    root, dataDir: opts.dataDir, port, url, password, backupDir, rehearsals, stanza,
+    env: { DATABASE_URL: url, BACKUP_DIR: backupDir, PITR_STANZA: stanza, PITR_RESTORE_TEST_DIR: rehearsals },
     async query(sql, params) {
       const client = new pg.Client({ connectionString: url });
       await client.connect();
