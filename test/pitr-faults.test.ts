@@ -112,6 +112,8 @@ describe.skipIf(!HAVE_PG15)('pitr faults', () => {
     }
   });
 
+  // A busy machine can slow archiving's catch-up and the two pgBackRest runs after it: room for them (180 s),
+  // so that a slow run fails on its own assertions rather than running on into the next test.
   it.each([['SIGINT', 130], ['SIGTERM', 143]] as const)('%s during a backup stops pgBackRest: INTERRUPTED, exit %i, no manifest, no secret in its argv, and the repository still works', async (signal, status) => {
     archiveWritable(false);
     const before = manifests();
@@ -146,8 +148,6 @@ describe.skipIf(!HAVE_PG15)('pitr faults', () => {
     const verify = await cli('pitr:verify');
     expect(verify.code, verify.stderr).toBe(0);
     expect(existsSync(path.join(cluster.backupDir, 'pitr', 'pgbackrest.conf'))).toBe(true);
-    // A busy machine can slow archiving's catch-up and the two pgBackRest runs after it: room for them,
-    // so that a slow run fails on its own assertions rather than running on into the next test.
   }, 180_000);
 
   it('through PG_CONTAINER (a stand-in docker that runs pgBackRest here): secrets and password by name only; restores refused', async () => {
