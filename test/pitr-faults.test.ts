@@ -44,9 +44,7 @@ function archiveWritable(writable: boolean): void {
   for (const dir of dirs) chmodSync(dir, writable ? 0o750 : 0o550);
 }
 
-async function switchWal(): Promise<string> {
-  return (await cluster.query<{ wal: string }>('SELECT pg_walfile_name(pg_switch_wal()) AS wal'))[0].wal;
-}
+const switchWal = () => cluster.switchWal();
 
 describe.skipIf(!HAVE_PG15)('pitr faults', () => {
   it('pgBackRest missing (PGBACKREST_BIN pointing nowhere) is PGBACKREST_MISSING, with how to install it', async () => {
@@ -141,7 +139,7 @@ describe.skipIf(!HAVE_PG15)('pitr faults', () => {
     }
     // pgBackRest keeps its repository consistent: archiving catches up, the next backup and a verify work.
     const wal = await switchWal();
-    await waitFor(async () => (await cluster.query<{ last: string | null }>('SELECT last_archived_wal AS last FROM pg_stat_archiver'))[0].last! >= wal, 'archiving to catch up', 120_000);
+    await cluster.archived(wal, 120_000);
     const again = await cli('pitr:backup', ['--json']);
     expect(again.code, again.stderr).toBe(0);
     expect(manifests()).toHaveLength(before.length + 1);

@@ -105,8 +105,7 @@ describe.skipIf(!HAVE_PG15)('pitr with an S3 repository', () => {
     secretFree(result);
     expect(readFileSync(path.join(cluster.backupDir, 'pitr', 'conf.d', 'secrets.conf'), 'utf8')).toContain(`repo1-cipher-pass=${CIPHER}`);
     // The server's archive_command still pushes into the encrypted repository.
-    const [{ wal }] = await cluster.query<{ wal: string }>('SELECT pg_walfile_name(pg_switch_wal()) AS wal');
-    await waitFor(async () => (await cluster.query<{ last: string | null }>('SELECT last_archived_wal AS last FROM pg_stat_archiver'))[0].last! >= wal, 'archiving', 60_000);
+    await cluster.archived(await cluster.switchWal());
   });
 
   it('pitr:verify --restore-test restores from S3 into a scratch directory, starts it and reads it', async () => {

@@ -34,8 +34,7 @@ const noSecret = (result: CliResult) => expect(`${result.stdout}${result.stderr}
 
 /** Switches to a new WAL segment and waits until the server archived the one it closed. */
 async function archiveNow(): Promise<void> {
-  const [{ wal }] = await cluster.query<{ wal: string }>('SELECT pg_walfile_name(pg_switch_wal()) AS wal');
-  await waitFor(async () => (await cluster.query<{ last: string | null }>('SELECT last_archived_wal AS last FROM pg_stat_archiver'))[0].last! >= wal, `archiving of ${wal}`, 60_000);
+  await cluster.archived(await cluster.switchWal());
 }
 
 describe.skipIf(!HAVE_PG15)('pitr with pgBackRest on a private PostgreSQL 15', () => {

@@ -9,6 +9,7 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { waitFor } from './wait.js';
 import { findFreePort, initCluster, startCluster, stopCluster, type ClusterOptions } from '../../src/devdb/cluster.js';
 
 export const PG15_BIN = '/usr/lib/postgresql/15/bin';
@@ -27,6 +28,15 @@ export interface PitrCluster {
   /** The environment of a tidemark command against this cluster. */
   env: Record<string, string>;
   query<T extends pg.QueryResultRow = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+  /**
+   * Writes a row, then switches to a new WAL segment: the name of the segment
+   * it closed, which waits to be archived. Without the write, a switch right
+   * after another does nothing, and the archiver, after failures, may sleep a
+   * minute before it looks again.
+   */
+  switchWal(): Promise<string>;
+  /** Waits until the server archived that segment. */
+  archived(wal: string, timeoutMs?: number): Promise<void>;
   start(): Promise<void>;
   stop(): Promise<void>;
   destroy(): Promise<void>;
@@ -62,7 +72,7 @@ export async function createPitrCluster(label: string, options: { archiveMode?: 
   }
   const url = `postgres://postgres:${password}@127.0.0.1:${port}/postgres`;
   const stanza = `tm_${label.replace(/[^a-z0-9]/g, '_')}`;
-  return {
+  const cluster: PitrCluster = {
     root, dataDir: opts.dataDir, port, url, password, backupDir, rehearsals, stanza,
     env: { DATABASE_URL: url, BACKUP_DIR: backupDir, PITR_STANZA: stanza, PITR_RESTORE_TEST_DIR: rehearsals },
     async query(sql, params) {
@@ -74,8 +84,16 @@ export async function createPitrCluster(label: string, options: { archiveMode?: 
         await client.end();
       }
     },
+    async switchWal() {
+      await cluster.query('CREATE TABLE IF NOT EXISTS wal_nudge (at timestamptz); INSERT INTO wal_nudge VALUES (now())');
+      return (await cluster.query<{ wal: string }>('SELECT pg_walfile_name(pg_switch_wal()) AS wal'))[0].wal;
+    },
+    async archived(wal, timeoutMs = 60_000) {
+      await waitFor(async () => ((await cluster.query<{ last: string | null }>('SELECT last_archived_wal AS last FROM pg_stat_archiver'))[0].last ?? '') >= wal, `archiving of ${wal}`, timeoutMs);
+    },
     start: () => startCluster(opts),
     stop: async () => void (await stopCluster(opts)),
     destroy,
   };
+  return cluster;
 }
