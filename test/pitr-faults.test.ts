@@ -64,6 +64,14 @@ describe.skipIf(!HAVE_PG15)('pitr faults', () => {
     expect(error).toMatchObject({ code: 'PGBACKREST_TOO_OLD', details: { version: '2.20', minimum: '2.33' } });
   });
 
+  it('a stanza pitr:init never made is PITR_NOT_CONFIGURED (exit 2), pointing at pitr:init', async () => {
+    const dir = await tempDir('pitr-elsewhere');
+    const result = await cli('pitr:list', [], { PITR_STANZA: 'never_made', PITR_DIR: dir, PITR_REPO: path.join(dir, 'repo') });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('PITR_NOT_CONFIGURED: stanza never_made does not exist in the repository');
+    expect(result.stderr).toContain('tidemark pitr:init');
+  });
+
   it('pitr:init --apply on a server already archiving needs no restart, and a first backup follows', async () => {
     const init = await cli('pitr:init', ['--apply']);
     expect(init.code, init.stderr).toBe(0);
