@@ -8,6 +8,7 @@ import { toolHostFromEnv, type ToolHost } from './pgtools/exec.js';
 import { parsePgMajor, readLintConfig } from './lint-config-file.js';
 import type { RuleId, RuleSetting } from './lint-rule-ids.js';
 import type { TableName } from './db/schema.js';
+import { loadPitrSettings, type PitrInput, type PitrSettings } from './pitr/settings.js';
 
 /** What a caller may pass; the CLI fills it from flags, the API from options. */
 export interface ConfigInput {
@@ -37,6 +38,8 @@ export interface ConfigInput {
   backfillStatementTimeout?: string | number;
   /** The backup directory (BACKUP_DIR, default ./backups). */
   backupDir?: string;
+  /** Physical backups (pgBackRest): what the pitr commands' flags say; the environment fills the rest. */
+  pitr?: PitrInput;
   /**
    * Read migrate:lint's settings (its configuration file, TIDEMARK_LINT_*).
    * Only the lint asks: a broken lint file must never stop a migration.
@@ -59,6 +62,7 @@ export interface ConfigInput {
 }
 
 export type { TableName } from './db/schema.js';
+export type { PitrInput, PitrSettings, PitrRepository } from './pitr/settings.js';
 
 /**
  * Validated settings: everything the core needs, nothing it must re-check.
@@ -81,6 +85,8 @@ export interface Settings {
   /** How often a running migration that waits for a lock says so (TIDEMARK_LOCK_REPORT_INTERVAL); 0 never. */
   lockReportIntervalMs: number;
   backup: BackupDirSettings;
+  /** Physical backups and point-in-time recovery through pgBackRest (PITR_*, PGBACKREST_BIN). */
+  pitr: PitrSettings;
   chores: ChoreSettings;
   connections: ConnectionSettings;
   /** Present when the input asked for it (`lint: true`); absent means no file and no rule settings. */
@@ -181,6 +187,7 @@ export function settingsFrom(input: ConfigInput, env: Record<string, string | un
   const url = resolveDatabaseUrl(input, env, cwd);
   const connections = { waitForClose: input.waitForClose ?? true };
   const database = url === undefined ? undefined : { ...parseDatabaseUrl(url, { connectTimeoutMs: connectTimeoutFrom(env) }), ...connections };
+  const backup = loadBackupDirSettings(input, env, cwd);
   return {
     cwd,
     env,
@@ -193,7 +200,8 @@ export function settingsFrom(input: ConfigInput, env: Record<string, string | un
     lockTimeoutMs: parseDuration(input.lockTimeout ?? env.TIDEMARK_LOCK_TIMEOUT, DEFAULT_LOCK_TIMEOUT_MS, '--lock-timeout'),
     ...ddlSettings(input, env),
     lockReportIntervalMs: parseDuration(env.TIDEMARK_LOCK_REPORT_INTERVAL, DEFAULT_LOCK_REPORT_INTERVAL_MS, 'TIDEMARK_LOCK_REPORT_INTERVAL'),
-    backup: loadBackupDirSettings(input, env, cwd),
+    backup,
+    pitr: loadPitrSettings(input.pitr ?? {}, env, { cwd, database: database?.database, backupDir: backup.dir }),
     chores: loadChoreSettings(input, env, cwd),
     connections,
     lint: input.lint ? loadLintSettings(input, env, cwd) : undefined,

@@ -62,6 +62,18 @@ export const ERROR_CODES = {
   FLEET_RESUME_INVALID: 'usage',
   FLEET_TARGET_FAILED: 'failure',
   FLEET_FAILED: 'failure',
+  PGBACKREST_MISSING: 'failure',
+  PGBACKREST_TOO_OLD: 'failure',
+  PITR_NOT_CONFIGURED: 'usage',
+  PITR_INIT_FAILED: 'failure',
+  PITR_BACKUP_FAILED: 'failure',
+  PITR_INFO_FAILED: 'failure',
+  PITR_VERIFY_FAILED: 'failure',
+  PITR_RESTORE_FAILED: 'failure',
+  PITR_TARGET_NOT_EMPTY: 'failure',
+  PITR_SERVER_RUNNING: 'failure',
+  PITR_PRUNE_FAILED: 'failure',
+  PITR_ARCHIVE_STALE: 'failure',
   INTERRUPTED: 'interrupted',
 } as const;
 

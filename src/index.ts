@@ -36,3 +36,4 @@ export { readSchema, readTargetSchema, diffSchemas, type SchemaReadOptions, type
 export { compareSchemas, describeChange, type SchemaChange, type FieldChange } from './schema/diff.js';
 export type { SchemaFingerprint, SchemaObject } from './schema/fingerprint.js';
 export { fleet, migrateFleet, runFleet, loadTargets, migrateCommand, statusCommand, verifyCommand, backupCommand, checkCommand, fleetFailedError, type Targets, type MigrateFleetOptions, type FleetCommand, type FleetOptions, type FleetEvent, type FleetReport, type TargetResult, type TargetState, type TargetError, type FleetTarget, type TargetSource } from './fleet/index.js';
+export * from './pitr/index.js';

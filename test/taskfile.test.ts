@@ -43,11 +43,11 @@ describe('Taskfile.yml', () => {
     expect(validate(taskfile), JSON.stringify(validate.errors)).toBe(true);
   });
 
-  it('has one target per script and per entry of bin/commands.json, each under migrate, backfill, backup or db', async () => {
+  it('has one target per script and per entry of bin/commands.json, each under migrate, backfill, backup, pitr or db', async () => {
     const scripts = (await readdir(path.join(ROOT, 'tasks'))).filter((f) => f.endsWith('.ts')).map((f) => f.slice(0, -3)).sort();
     expect(targets.map(([name]) => scriptOf(name)).sort()).toEqual(scripts);
     expect(targets.map(([name]) => name)).toEqual(Object.keys(commands));
-    for (const [name] of targets) expect(name).toMatch(/^(migrate|backfill)(:[a-z]+)?$|^(backup|db):[a-z]+$/);
+    for (const [name] of targets) expect(name).toMatch(/^(migrate|backfill)(:[a-z]+)?$|^(backup|pitr|db):[a-z]+$/);
   });
 
   it('each target is a quiet one-line call into its script, named to it, in the including project', () => {
@@ -62,7 +62,7 @@ describe('Taskfile.yml', () => {
 
   it('the targets that confirm ask through go-task: the script gives the question, and --yes once asked', () => {
     const confirming = targets.filter(([name]) => /\bconfirm\(/.test(source(name))).map(([name]) => name);
-    expect(confirming).toEqual(['migrate:down', 'migrate:force', 'backup:restore']);
+    expect(confirming).toEqual(['migrate:down', 'migrate:force', 'backup:restore', 'pitr:restore']);
     expect(targets.filter(([, task]) => task.prompt).map(([name]) => name)).toEqual(confirming);
     for (const name of confirming) {
       const task = taskfile.tasks[name] as Target;

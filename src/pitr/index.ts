@@ -1,0 +1,11 @@
+export { pitrInit, type PitrInitOptions, type PitrInitResult } from './init.js';
+export { pitrBackup, type PitrBackupOptions, type PitrBackupResult } from './backup.js';
+export { pitrList, type PitrList, type PitrListEntry } from './list.js';
+export { pitrVerify, type PitrVerifyResult, type RestoreTestResult } from './verify.js';
+export { pitrRestore, type PitrRestoreOptions, type PitrRestoreResult, type RecoveryTarget } from './restore.js';
+export { pitrPrune, planPrune, type PitrPrunePolicy, type PitrPruneResult } from './prune.js';
+export { checkPitr, type PitrCheckResult } from './check.js';
+export { pitrConfigured } from './conf.js';
+export type { PitrBackup, PitrBackupType, RecoveryWindow } from './info.js';
+export type { PitrManifest } from './manifest.js';
+export type { PitrSettings, PitrRepository, PitrInput } from './settings.js';
