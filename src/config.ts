@@ -8,7 +8,7 @@ import { toolHostFromEnv, type ToolHost } from './pgtools/exec.js';
 import { parsePgMajor, readLintConfig } from './lint-config-file.js';
 import type { RuleId, RuleSetting } from './lint-rule-ids.js';
 import type { TableName } from './db/schema.js';
-import { loadPitrSettings, type PitrInput, type PitrSettings } from './pitr/settings.js';
+import { loadPitrSettings, type PitrInput, type PitrSettings } from './pitr-settings.js';
 
 /** What a caller may pass; the CLI fills it from flags, the API from options. */
 export interface ConfigInput {
@@ -62,7 +62,7 @@ export interface ConfigInput {
 }
 
 export type { TableName } from './db/schema.js';
-export type { PitrInput, PitrSettings, PitrRepository } from './pitr/settings.js';
+export type { PitrInput, PitrSettings, PitrRepository } from './pitr-settings.js';
 
 /**
  * Validated settings: everything the core needs, nothing it must re-check.

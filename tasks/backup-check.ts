@@ -1,6 +1,6 @@
 import { checkBackups, checkPitr, listBackups, pitrConfigured } from '../src/index.js';
 import { parseDuration } from '../src/config.js';
-import { pitrSecrets } from '../src/pitr/settings.js';
+import { pitrSecrets } from '../src/pitr-settings.js';
 import { command, parse, run, usageError, withBackupOptions } from './lib/cli.js';
 import { age } from './lib/format/backup.js';
 import { pitrInput, printCheck } from './lib/format/pitr.js';

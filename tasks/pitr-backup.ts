@@ -1,5 +1,5 @@
 import { pitrBackup } from '../src/index.js';
-import { pitrSecrets } from '../src/pitr/settings.js';
+import { pitrSecrets } from '../src/pitr-settings.js';
 import { command, parse, run, usageError } from './lib/cli.js';
 import { interruptOnSignals } from './lib/signals.js';
 import { pitrInput, printBackup, withPitrOptions } from './lib/format/pitr.js';

@@ -1,5 +1,5 @@
 import { pitrInit } from '../src/index.js';
-import { pitrSecrets } from '../src/pitr/settings.js';
+import { pitrSecrets } from '../src/pitr-settings.js';
 import { command, parse, run } from './lib/cli.js';
 import { pitrInput, printInit, withPitrOptions } from './lib/format/pitr.js';
 

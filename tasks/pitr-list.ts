@@ -1,5 +1,5 @@
 import { pitrList } from '../src/index.js';
-import { pitrSecrets } from '../src/pitr/settings.js';
+import { pitrSecrets } from '../src/pitr-settings.js';
 import { command, parse, run } from './lib/cli.js';
 import { pitrInput, printList, withPitrOptions } from './lib/format/pitr.js';
 

@@ -1,5 +1,5 @@
 import { DEFAULT_RETENTION, pitrPrune, type PitrPrunePolicy } from '../src/index.js';
-import { pitrSecrets } from '../src/pitr/settings.js';
+import { pitrSecrets } from '../src/pitr-settings.js';
 import { command, intOption, parse, run, usageError, type Options } from './lib/cli.js';
 import { pitrInput, printPrune, withPitrOptions } from './lib/format/pitr.js';
 

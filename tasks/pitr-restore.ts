@@ -1,5 +1,5 @@
 import { pitrRestore } from '../src/index.js';
-import { pitrSecrets } from '../src/pitr/settings.js';
+import { pitrSecrets } from '../src/pitr-settings.js';
 import { command, intOption, parse, run } from './lib/cli.js';
 import { confirm } from './lib/confirm.js';
 import { interruptOnSignals } from './lib/signals.js';

@@ -1,5 +1,5 @@
 import { pitrVerify } from '../src/index.js';
-import { pitrSecrets } from '../src/pitr/settings.js';
+import { pitrSecrets } from '../src/pitr-settings.js';
 import { command, parse, run } from './lib/cli.js';
 import { interruptOnSignals } from './lib/signals.js';
 import { pitrInput, printVerify, withPitrOptions } from './lib/format/pitr.js';

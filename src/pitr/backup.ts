@@ -11,7 +11,7 @@ import { clusterFromServer, openPitr } from './context.js';
 import { readStanza, type PitrBackup, type PitrBackupType } from './info.js';
 import { isPinningTag, writePitrManifest, type PitrManifest } from './manifest.js';
 import { readServerFacts, withServer, type ServerFacts } from './server.js';
-import { describeRepository } from './settings.js';
+import { describeRepository } from '../pitr-settings.js';
 import { pgbackrestFailure, startPgbackrest, versionAtLeast } from './tool.js';
 
 export interface PitrBackupOptions {

@@ -14,7 +14,7 @@ import { isOurArchiveCommand } from './conf.js';
 import { openPitr } from './context.js';
 import { readStanza, type PitrBackup } from './info.js';
 import { readArchiverStatus, withServer, type ArchiverStatus } from './server.js';
-import type { PitrSettings } from './settings.js';
+import type { PitrSettings } from '../pitr-settings.js';
 
 export interface PitrCheckResult {
   stanza: string;

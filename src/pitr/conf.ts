@@ -10,7 +10,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../backup/manifest.js';
-import type { PitrSettings } from './settings.js';
+import type { PitrSettings } from '../pitr-settings.js';
 import { handOver, type RunAs } from './tool.js';
 
 /** What pgBackRest must know of the cluster to back it up (pg1-*). */

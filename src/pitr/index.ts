@@ -8,4 +8,4 @@ export { checkPitr, type PitrCheckResult } from './check.js';
 export { pitrConfigured } from './conf.js';
 export type { PitrBackup, PitrBackupType, RecoveryWindow } from './info.js';
 export type { PitrManifest } from './manifest.js';
-export type { PitrSettings, PitrRepository, PitrInput } from './settings.js';
+export type { PitrSettings, PitrRepository, PitrInput } from '../pitr-settings.js';

@@ -9,7 +9,7 @@ import { failed } from '../pgtools/run.js';
 import { archiveCommand, configPaths, isOurArchiveCommand } from './conf.js';
 import { clusterFromServer, openPitr } from './context.js';
 import { applyArchiveSettings, readServerFacts, withServer } from './server.js';
-import { describeRepository } from './settings.js';
+import { describeRepository } from '../pitr-settings.js';
 import { pgbackrestFailure, runPgbackrest, type PitrContext } from './tool.js';
 
 export interface PitrInitOptions {

@@ -5,7 +5,7 @@ import { openPitr } from './context.js';
 import { readStanza, recoveryWindow, type PitrBackup, type RecoveryWindow } from './info.js';
 import { readPitrManifests } from './manifest.js';
 import { readArchiverStatus, withServer } from './server.js';
-import { describeRepository } from './settings.js';
+import { describeRepository } from '../pitr-settings.js';
 
 export interface PitrListEntry extends PitrBackup {
   /** tidemark wrote a manifest for it (pitr:backup made it). */

@@ -11,7 +11,7 @@ import type { DatabaseTarget } from '../connection-string.js';
 import { describeHost, offlineEnv, type PreparedCommand } from '../pgtools/exec.js';
 import { writePassfile } from '../pgtools/passfile.js';
 import { describeExit, failed, runTool, startTool, type RunningTool, type StartOptions, type ToolOutput } from '../pgtools/run.js';
-import type { PitrSettings } from './settings.js';
+import type { PitrSettings } from '../pitr-settings.js';
 
 /** The oldest pgBackRest whose options tidemark writes (verify, restore --archive-mode, repo1-storage-verify-tls). */
 export const MIN_PGBACKREST = '2.33';

@@ -6,8 +6,8 @@
  * archive_command reads (see conf.ts); never an argv.
  */
 import path from 'node:path';
-import { TidemarkError } from '../errors.js';
-import { toolHostFromEnv, type ToolHost } from '../pgtools/exec.js';
+import { TidemarkError } from './errors.js';
+import { toolHostFromEnv, type ToolHost } from './pgtools/exec.js';
 
 /** What a flag or an API option may say; each falls back to its environment variable. */
 export interface PitrInput {
