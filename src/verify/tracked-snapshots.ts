@@ -69,6 +69,8 @@ export class TrackedSnapshots implements SchemaSnapshots {
   private readonly options: CatalogQueryOptions;
   private classOids: Record<UnitCatalog, string> | undefined;
   private roles = '';
+  /** Statement texts by name, made once (the server plans each once too). */
+  private readonly statements = new Map<string, string>();
 
   constructor(private readonly client: pg.ClientBase, options: CatalogQueryOptions) {
     this.options = { ...options, excludeSchemas: [...(options.excludeSchemas ?? []), DDL_LOG_SCHEMA] };
@@ -85,14 +87,16 @@ export class TrackedSnapshots implements SchemaSnapshots {
 
   /** The statement that reads the rows of the units of some catalogs, one oid[] parameter for each, in UNIT_CATALOGS order. */
   private rowsQuery(catalogs: UnitCatalog[] | 'all'): { name: string; text: string } {
-    const scope: RowScope = catalogs === 'all' ? 'all' : Object.fromEntries(catalogs.map((c, i) => [c, `$${i + 1}::oid[]`]));
     const name = `tidemark_fp_${catalogs === 'all' ? 'all' : catalogs.join('_')}`;
-    return {
-      name,
-      text: `WITH ${catalogRowsPrelude(this.options)}
+    let text = this.statements.get(name);
+    if (text === undefined) {
+      const scope: RowScope = catalogs === 'all' ? 'all' : Object.fromEntries(catalogs.map((c, i) => [c, `$${i + 1}::oid[]`]));
+      text = `WITH ${catalogRowsPrelude(this.options)}
 SELECT ${key('f.uc', 'f.uo')} AS unit, ${key('f.oc', 'f.oo')} AS object, f.kind, f.name, jsonb_strip_nulls(f.attrs) AS attrs
-  FROM (${catalogRows(this.options, scope)}) f(uc, uo, oc, oo, kind, name, attrs)`,
-    };
+  FROM (${catalogRows(this.options, scope)}) f(uc, uo, oc, oo, kind, name, attrs)`;
+      this.statements.set(name, text);
+    }
+    return { name, text };
   }
 
   private async readRows(catalogs: UnitCatalog[] | 'all', values: string[][] = []): Promise<CatalogRow[]> {
