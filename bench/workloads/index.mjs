@@ -11,6 +11,7 @@ import w5 from './w5-restore.mjs';
 import w6 from './w6-backfill.mjs';
 import w9 from './w9-verify.mjs';
 import w10 from './w10-lint.mjs';
+import w8 from './w8-project.mjs';
 
 const SIZES = {
   full: { small: 100, main: 1000, large: 10000 },
@@ -46,6 +47,8 @@ export function plan(mode) {
     ...w7({ n: large }).map((workload) => ({ workload, ...runs(5) })),
     ...dataWorkloads(mode),
     { workload: w10({ n: main }), ...runs(7) },
+    // W8's project is the same at every size of the plan: it is a realistic history, not a scaled one.
+    ...w8().map((workload) => ({ workload, ...runs(7) })),
   ];
 }
 
