@@ -19,6 +19,8 @@ const WITHOUT = [
   'CREATE RULE r AS ON INSERT TO a DO ALSO (INSERT INTO b VALUES (1); DELETE FROM b);',
   'SELECT $1::int; EXECUTE q (1);',
   "UPDATE t SET s = 'it''s'; SELECT 1 AS ending;",
+  // A separator line of dashes: read in one pass, whatever its length.
+  `SELECT 1;\n-- ${'-'.repeat(76)}\nSELECT 2;\n--${'-'.repeat(200)}\n`,
 ];
 
 const WITH = [

@@ -17,14 +17,15 @@ const TRANSACTION_STARTS = new Set(['begin', 'start', 'commit', 'end', 'rollback
 /** The characters that can change what follows: comments, quotes, dollar quotes, parentheses, statement ends. */
 const SPECIAL = /[-/'"$();\\]/g;
 const WORD = /[A-Za-z_\u0080-\uffff][A-Za-z0-9_$\u0080-\uffff]*/y;
-const BLANKS = /(?:\s+|--[^\n]*)*/y;
+const BLANKS = /(?:\s|--[^\n]*)*/y;
 // BEGIN ATOMIC ... END: a function body whose statements end with semicolons. Anywhere, even in a comment: then the parser decides.
 const ATOMIC = /\batomic\b/i;
 
 // Where a statement may start with a transaction word, whatever the context (a string, a body): a quick
 // look that rules most scripts out. It reads blanks and line comments only, so a block comment (which
-// may nest) sends the script to the full pass.
-const CANDIDATE = /(?:^|;)(?:\s+|--[^\n]*)*(?:begin|start|commit|end|rollback|abort|savepoint|release|prepare)\b/i;
+// may nest) sends the script to the full pass. A line comment is matched to its newline, one way only:
+// `--[^\n]*` alone could split a line of dashes into comments in exponentially many ways on a failure.
+const CANDIDATE = /(?:^|;)(?:\s|--[^\n]*\n)*(?:begin|start|commit|end|rollback|abort|savepoint|release|prepare)\b/i;
 
 const isWordPart = (c: number) => (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95 || c === 36 || c >= 128;
 const isTagStart = (c: number) => (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || c >= 128;
