@@ -13,7 +13,7 @@ import { backupServer } from './lib/backup-server.mjs';
 import { machine, sourceRevision } from './lib/machine.mjs';
 import { runWorkload, evaluateTargets } from './lib/runner.mjs';
 import { renderReport } from './lib/report.mjs';
-import { dbmate, nodePgMigrate, tidemark, findPsql } from './lib/tools.mjs';
+import { dbmate, golangMigrate, nodePgMigrate, tidemark, findPsql } from './lib/tools.mjs';
 import { plan } from './workloads/index.mjs';
 
 const { values: args } = parseArgs({
@@ -85,6 +85,7 @@ try {
     psql: psql ? psql.version : 'not found',
     dbmate: dbmate.version(),
     'node-pg-migrate': nodePgMigrate.version(),
+    'golang-migrate': golangMigrate.toolVersion(),
     tidemark: `${tidemark.version()} (${sourceRevision()})`,
     ...(await backup.versions()),
   };

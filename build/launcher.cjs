@@ -71,7 +71,28 @@ const cacheFile = location && path.join(location.dir, `${name}-${key}-${process.
 // needs --experimental-vm-modules. So the bundle imports its external modules
 // through this importer (src/import-external.ts): an import() written here, in
 // a module Node's own loader compiled, always has a loader.
-globalThis[Symbol.for('tidemark.import')] = (specifier) => import(specifier);
+//
+// PostgreSQL's parser (libpg-query) is 1.7 MB of WebAssembly. V8 compiles it
+// with its baseline compiler (Liftoff), then recompiles the functions that
+// run often with its optimising one, on background threads: for the few
+// files a migration run parses, that recompiling took several times the CPU
+// of all the parsing (about 250 ms against 30 ms) and 40 MB of memory, and
+// on two cores it competes with the server. So a command compiles it with
+// the baseline compiler only (--liftoff-only, which also turns the tiering
+// up off), from then on. V8 checks a code cache against a hash of its flags:
+// a cache this run still has to write is taken before the flags change, so
+// that it fits the next start's flags.
+function importParser() {
+  try {
+    if (cacheToWrite) cacheData ??= script.createCachedData();
+    require('node:v8').setFlagsFromString('--liftoff-only');
+  } catch {
+    // Compiled as usual.
+  }
+  return import('libpg-query');
+}
+let parserLoading;
+globalThis[Symbol.for('tidemark.import')] = (specifier) => (specifier === 'libpg-query' ? (parserLoading ??= importParser()) : import(specifier));
 
 /** Owned by this user, with none of the given group and other permission bits. */
 function ownedPrivately(stats, forbidden) {
@@ -153,11 +174,14 @@ const cachedData = readCache(source);
 // Node's own CommonJS wrapper, on the first line so that line numbers stay.
 const wrapped = `(function (exports, require, module, __filename, __dirname) { ${source.toString('utf8')}\n});`;
 const script = new vm.Script(wrapped, { filename: bundle, cachedData });
-if (cachedData === undefined || script.cachedDataRejected) {
+const cacheToWrite = cachedData === undefined || script.cachedDataRejected;
+/** The code cache to write, when it had to be taken early (see importParser). */
+let cacheData;
+if (cacheToWrite) {
   // Only a successful run: its cache holds the code a real run of the command compiles, not a help text's or an error's.
   const helpOnly = process.argv.includes('--help') || process.argv.includes('-h');
   process.once('exit', (code) => {
-    if (code === 0 && !helpOnly) writeCache(source, script.createCachedData());
+    if (code === 0 && !helpOnly) writeCache(source, cacheData ?? script.createCachedData());
   });
 }
 const bundleModule = new Module(bundle, module);

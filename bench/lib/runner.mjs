@@ -3,6 +3,7 @@
 // on a freshly prepared database, and the ratios tidemark / other taken round
 // by round, never across rounds.
 import { summary } from './stats.mjs';
+import { GOLANG_MIGRATE, golangMigrate } from './tools.mjs';
 
 async function runOnce(ctx, contender) {
   const prepared = await contender.prepare(ctx);
@@ -27,6 +28,10 @@ export async function runWorkload(workload, ctx, { runs, warmup, log }) {
   const contenders = workload.contenders.filter((c) => {
     if (c.needs === 'psql' && !ctx.psql) {
       skipped.push({ name: c.name, reason: 'psql not found' });
+      return false;
+    }
+    if (c.needs === 'golang-migrate' && !golangMigrate.available()) {
+      skipped.push({ name: c.name, reason: `golang-migrate not found at ${GOLANG_MIGRATE} (the project's shared vendor directory beside the checkout)` });
       return false;
     }
     return true;

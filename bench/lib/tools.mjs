@@ -3,7 +3,7 @@
 // runs with a minimal environment in an empty directory, so that no .env file
 // or inherited NODE_OPTIONS reaches any of them.
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { measure } from './measure.mjs';
@@ -27,6 +27,7 @@ export function run(command, args, databaseUrl, extra = {}) {
 export const tidemark = {
   migrate: (url, dir) => run(process.execPath, [path.join(ROOT, 'dist/tasks/migrate.js'), '--dir', dir], url),
   status: (url, dir) => run(process.execPath, [path.join(ROOT, 'dist/tasks/migrate-status.js'), '--dir', dir], url),
+  downAll: (url, dir) => run(process.execPath, [path.join(ROOT, 'dist/tasks/migrate-down.js'), '--all', '--yes', '--dir', dir], url),
   version: () => JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version,
 };
 
@@ -48,6 +49,26 @@ export const dbmate = {
   up: (url, dir, viaNpmBin = false) => run(viaNpmBin ? dbmateNpmBin() : dbmateBinary(), ['--no-dump-schema', '--migrations-dir', dir, 'up'], url),
   status: (url, dir, viaNpmBin = false) => run(viaNpmBin ? dbmateNpmBin() : dbmateBinary(), ['--no-dump-schema', '--migrations-dir', dir, 'status'], url),
   version: () => execFileSync(dbmateBinary(), ['--version'], { encoding: 'utf8' }).trim().replace(/^dbmate version\s*/, ''),
+};
+
+/**
+ * golang-migrate v4 (postgres driver, file source): the binary the project
+ * keeps in ../shared/vendor/bin beside the checkout. Undefined where it is
+ * not there; the workloads then skip it with a note.
+ */
+export const GOLANG_MIGRATE = path.resolve(ROOT, '..', 'shared', 'vendor', 'bin', 'migrate');
+
+export const golangMigrate = {
+  available: () => existsSync(GOLANG_MIGRATE),
+  up: (url, dir) => run(GOLANG_MIGRATE, ['-path', dir, '-database', url, 'up'], url),
+  downAll: (url, dir) => run(GOLANG_MIGRATE, ['-path', dir, '-database', url, 'down', '-all'], url),
+  /** golang-migrate has no status listing: `version` reads the version row and prints it (on stderr). */
+  version: (url, dir) => run(GOLANG_MIGRATE, ['-path', dir, '-database', url, 'version'], url),
+  toolVersion: () => {
+    if (!existsSync(GOLANG_MIGRATE)) return 'not found';
+    const { stdout, stderr } = spawnSync(GOLANG_MIGRATE, ['-version'], { encoding: 'utf8' });
+    return `${stdout}${stderr}`.trim() || 'unknown';
+  },
 };
 
 const nodePgMigrateBin = () => path.join(path.dirname(require.resolve('node-pg-migrate/package.json')), 'bin', 'node-pg-migrate.js');

@@ -2,7 +2,7 @@
 // per tool, same statements), databases prepared by each tool as templates,
 // and a fresh copy of one for every run.
 import { dbmateDir, nodePgMigrateDir, psqlScript, tidemarkDir } from '../lib/migrations.mjs';
-import { dbmate, nodePgMigrate, run as runCommand, tidemark } from '../lib/tools.mjs';
+import { dbmate, golangMigrate, nodePgMigrate, run as runCommand, tidemark } from '../lib/tools.mjs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -42,6 +42,8 @@ const appliers = {
   tidemark: (url, src) => tidemark.migrate(url, src.tidemark),
   dbmate: (url, src) => dbmate.up(url, src.dbmate),
   'node-pg-migrate': (url, src) => nodePgMigrate.up(url, src.nodePgMigrate),
+  // golang-migrate reads the same directory as tidemark (tidemark reads golang-migrate's layout).
+  'golang-migrate': (url, src) => golangMigrate.up(url, src.tidemark),
 };
 
 /**
@@ -101,10 +103,12 @@ function nodePgFloorBundle(ctx) {
   return ctx.shared.nodePgFloor;
 }
 
+export const NODE_PG_FLOOR = 'node + pg, one query (floor of a Node.js tool)';
+
 /** The floor under any Node.js migration command's `status`, on a database tidemark prepared. */
 export function nodePgFloor(caseId, n) {
   return {
-    name: 'node + pg, one query (floor of a Node.js tool)',
+    name: NODE_PG_FLOOR,
     role: 'reference',
     prepare: async (ctx) => freshDatabase(ctx, dbName(caseId, 'nodepg'), await template(ctx, 'tidemark', n)),
     run: async (ctx, db) => runCommand(process.execPath, [await nodePgFloorBundle(ctx)], db.url),

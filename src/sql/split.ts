@@ -10,6 +10,7 @@
  * into the file's UTF-8, and lines are counted once, front to back.
  */
 import { importExternal } from '../import-external.js';
+import { transactionControl } from './scan.js';
 
 export interface SqlStatement {
   text: string;
@@ -162,7 +163,8 @@ const TRANSACTION_WORDS = /\b(begin|commit|end|rollback|abort|start\s+transactio
 
 /** Whether the script runs its own BEGIN/COMMIT at top level (not inside a function body). */
 export async function managesOwnTransaction(sql: string): Promise<boolean> {
-  if (!TRANSACTION_WORDS.test(sql)) return false;
+  // The parser only where a lexical pass leaves a doubt: function bodies are full of BEGIN and END.
+  if (!TRANSACTION_WORDS.test(sql) || transactionControl(sql) === 'none') return false;
   try {
     return (await parseStatements(sql, Buffer.from(sql, 'utf8'))).some((s) => s.kind === 'TransactionStmt');
   } catch {

@@ -5,6 +5,7 @@ import type { LockWait } from './backend-watch.js';
 import type { LockRetry } from './ddl-lock.js';
 import type { Step } from './plan.js';
 import type { Session } from './session.js';
+import { needsParser, preloadParser } from './parser-preload.js';
 
 export type MigrationEvent =
   | { type: 'migrating'; step: Step; index: number; total: number }
@@ -45,11 +46,16 @@ export interface RunReport {
 }
 
 export function stepReport(step: Step, result?: StepResult): StepReport {
-  return {
+  const report: StepReport = {
     direction: step.direction, version: step.version, name: step.name, fileName: step.script.fileName,
     fromVersion: step.fromVersion, toVersion: step.toVersion, outOfOrder: step.outOfOrder,
-    ...(result && { mode: result.mode, durationMs: result.durationMs }),
   };
+  // Assigned, not spread in: V8 gives each object made by a spread a hidden class of its own, and a run keeps one report per migration.
+  if (result) {
+    report.mode = result.mode;
+    report.durationMs = result.durationMs;
+  }
+  return report;
 }
 
 export interface RunOptions {
@@ -83,7 +89,9 @@ export async function runSteps(session: Session, steps: Step[], current: bigint 
     return { dryRun: true, fromVersion: current, toVersion, steps: reports, warnings, durationMs: performance.now() - started };
   }
   // Every file is read before the first one runs: an unreadable file stops the run before it changes anything.
-  for (const step of steps) await step.script.load();
+  let parserWanted = false;
+  for (const step of steps) parserWanted ||= needsParser((await step.script.load()).sql);
+  if (parserWanted) preloadParser();
   const reports: StepReport[] = [];
   const onLockWait = options.onEvent && ((step: Step) => (wait: LockWait) => options.onEvent!({ type: 'blocked', step, wait }));
   const onRetry = options.onEvent && ((step: Step) => (retry: LockRetry) => options.onEvent!({ type: 'retry', step, ...retry }));

@@ -8,7 +8,7 @@ import { readAhead, readMigrationDir, type MigrationSet, type MigrationScript } 
 import { migrationLockKeys } from '../state/lock-key.js';
 import { acquireLocks, releaseLocks, type LockHolder } from '../state/lock.js';
 import { noSchemaError } from '../../db/schema.js';
-import { resolveStateTables, type StateTables } from '../state/tables.js';
+import { stateTables, type StateTables } from '../state/tables.js';
 
 /** One connection with its resolved tables and lock keys; the unit every migration command works in. */
 export interface Session {
@@ -36,11 +36,13 @@ export async function connectClient(settings: Settings, operation: string): Prom
   return connect(settings.database, { operation });
 }
 
+/** The table's schema (current_schema() unless configured) and the database, in one round trip. */
 async function resolveTables(client: pg.Client, settings: Settings): Promise<{ tables: StateTables; database: string }> {
-  const tables = await resolveStateTables(client, settings.migrations.table);
-  if (!tables) throw noSchemaError('MIGRATION_INIT_FAILED', 'the migrations table', 'resolve the migrations table');
-  const { rows } = await client.query({ text: 'SELECT current_database()', rowMode: 'array' });
-  return { tables, database: rows[0][0] as string };
+  const { table } = settings.migrations;
+  const { rows } = await client.query({ text: 'SELECT current_database(), current_schema()', rowMode: 'array' });
+  const schema = table.schema ?? (rows[0][1] as string | null) ?? undefined;
+  if (schema === undefined) throw noSchemaError('MIGRATION_INIT_FAILED', 'the migrations table', 'resolve the migrations table');
+  return { tables: stateTables(schema, table.table), database: rows[0][0] as string };
 }
 
 /** A connection attempt that an interrupt abandons: nothing has been changed yet. */

@@ -61,8 +61,11 @@ class FileScript implements MigrationScript {
         cause: (err as Error).message,
       }, { cause: err });
     }
-    // The checksum is over the bytes as they are, byte order mark and all.
-    return { ...decodeMigrationFile(bytes, this.base + this.fileName), checksum: checksumOf(bytes) };
+    const { sql, byteOrderMark } = decodeMigrationFile(bytes, this.base + this.fileName);
+    // The checksum is over the bytes as they are, byte order mark and all. One literal, not a spread:
+    // V8 gave each spread copy a hidden class of its own (a thousand files, a thousand classes, every
+    // read of .sql or .checksum a megamorphic one).
+    return { sql, byteOrderMark, checksum: checksumOf(bytes) };
   }
 }
 

@@ -7,6 +7,7 @@
 import type pg from 'pg';
 import { TidemarkError } from '../../errors.js';
 import { describePgError } from '../../pg-errors.js';
+import { isConnectionLost } from '../../db/connect.js';
 import {
   historyRecordsSql, historyRowsSql, insertHistorySql, parseHistoryRecords, parseHistoryRows, readHistory,
   type ExecutionMode, type HistoryRecord, type HistoryRow,
@@ -34,8 +35,37 @@ interface HistoryReading<R extends HistoryRecord> {
 const RECORDS: HistoryReading<HistoryRecord> = { sql: historyRecordsSql, parse: parseHistoryRecords };
 const ROWS: HistoryReading<HistoryRow> = { sql: historyRowsSql, parse: (value) => parseHistoryRows(value!) };
 
+/** The results of a query of several statements, as a list. */
+const resultList = (result: pg.QueryResult | pg.QueryResult[]) => (Array.isArray(result) ? result : [result]);
+
+/** The history from its one-field result; the slim read gives up on a row whose text holds a separator: then the whole rows are read. */
+async function historyFrom<R extends HistoryRecord>(target: StoreTarget, reading: HistoryReading<R>, value: string | null): Promise<R[]> {
+  return reading.parse(value) ?? ((await readHistory(target.client, target.tables)) as unknown as R[]);
+}
+
+/**
+ * Where both tables exist (every run after the first), the version row and
+ * the history are read in one round trip without asking first; undefined
+ * when the read failed (a table is missing): then the tables are looked up.
+ */
+async function readExisting<R extends HistoryRecord>(target: StoreTarget, reading: HistoryReading<R>): Promise<StoredState<R> | undefined> {
+  const { client, tables } = target;
+  let results: pg.QueryResult[];
+  try {
+    results = resultList(await client.query({ text: `${versionRowSql(tables)};\n${reading.sql(tables)}`, rowMode: 'array' }));
+  } catch (err) {
+    if (isConnectionLost(err)) throw err;
+    return undefined;
+  }
+  const present = { versionTableExists: true, historyTableExists: true };
+  const state = versionStateFrom(present, results[0].rows[0]);
+  return { state, history: await historyFrom(target, reading, results[1].rows[0][0]) };
+}
+
 /** The version row and the history travel in one round trip, once the tables are known to exist. */
 async function readTables<R extends HistoryRecord>(target: StoreTarget, reading: HistoryReading<R>): Promise<StoredState<R>> {
+  const existing = await readExisting(target, reading);
+  if (existing) return existing;
   const { client, tables } = target;
   const present = await findStateTables(client, tables);
   const statements = [
@@ -43,13 +73,10 @@ async function readTables<R extends HistoryRecord>(target: StoreTarget, reading:
     ...(present.historyTableExists ? [reading.sql(tables)] : []),
   ];
   if (!statements.length) return { state: versionStateFrom(present, undefined), history: [] };
-  const result = await client.query({ text: statements.join(';\n'), rowMode: 'array' });
-  const results = Array.isArray(result) ? result : [result];
+  const results = resultList(await client.query({ text: statements.join(';\n'), rowMode: 'array' }));
   const state = versionStateFrom(present, present.versionTableExists ? results[0].rows[0] : undefined);
   if (!present.historyTableExists) return { state, history: [] };
-  // The slim read gives up on a row whose text holds a separator: then the whole rows are read.
-  const history = reading.parse(results[results.length - 1].rows[0][0]) ?? ((await readHistory(client, tables)) as unknown as R[]);
-  return { state, history };
+  return { state, history: await historyFrom(target, reading, results[results.length - 1].rows[0][0]) };
 }
 
 async function readWith<R extends HistoryRecord>(target: StoreTarget, reading: HistoryReading<R>): Promise<StoredState<R>> {
