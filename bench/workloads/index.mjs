@@ -12,6 +12,7 @@ import w6 from './w6-backfill.mjs';
 import w9 from './w9-verify.mjs';
 import w10 from './w10-lint.mjs';
 import w11 from './w11-fleet.mjs';
+import w12 from './w12-pitr.mjs';
 
 const SIZES = {
   full: { small: 100, main: 1000, large: 10000 },
@@ -56,6 +57,8 @@ export function plan(mode) {
     { workload: w10({ n: main }), ...runs(7) },
     // The shell loop starts the command once per tenant: a round takes tens of seconds.
     { workload: w11(FLEET[mode]), ...runs(3) },
+    // W12: physical backups and point-in-time restores (pgBackRest) of the W4 database; a round takes minutes.
+    ...w12({ events: DATA[mode].events }).map((workload) => ({ workload, ...runs(3) })),
   ];
 }
 
