@@ -108,8 +108,6 @@ async function peerRunner(root, server, pitrDir) {
   const prefix = user ? ['--reuid=postgres', '--regid=postgres', '--init-groups', pgbackrestBin()] : [];
   const file = user ? 'setpriv' : pgbackrestBin();
   return {
-    /** The measured command line, for the report. */
-    describe: (command, options) => `${user ? 'setpriv --reuid=postgres --regid=postgres --init-groups ' : ''}pgbackrest --config=… --config-include-path=… --stanza=${STANZA} ${[...options, command].join(' ')}`,
     run: (command, options = []) => run(file, [...prefix, ...config, ...options, command], server.url(), { PGPASSFILE: passfile }),
   };
 }

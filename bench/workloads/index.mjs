@@ -57,8 +57,8 @@ export function plan(mode) {
     { workload: w10({ n: main }), ...runs(7) },
     // The shell loop starts the command once per tenant: a round takes tens of seconds.
     { workload: w11(FLEET[mode]), ...runs(3) },
-    // W12: physical backups and point-in-time restores (pgBackRest) of the W4 database; a round takes minutes.
-    ...w12({ events: DATA[mode].events }).map((workload) => ({ workload, ...runs(3) })),
+    // W12: physical backups and point-in-time restores (pgBackRest) of the W4 database; a backup round takes about 90 s.
+    ...w12({ events: DATA[mode].events }).map((workload) => ({ workload, ...runs(5) })),
   ];
 }
 

@@ -152,8 +152,9 @@ function restorePoint(ctx, events) {
     if (!(await fullBackups(pitr)).length) expectSuccess('pitr:backup', await tidemarkPitr(pitr, 'pitr-backup', ['--type', 'full']));
     const sql = (text) => pitr.server.query(text, DATABASE);
     await sql("CREATE TABLE w12_marks (id int PRIMARY KEY, note text); INSERT INTO w12_marks VALUES (1, 'A')");
-    const at = (await sql('SELECT clock_timestamp() AS t')).rows[0].t;
-    while ((await sql('SELECT clock_timestamp() AS t')).rows[0].t.getTime() <= at.getTime() + 5);
+    // A Date keeps milliseconds: T is the next one, so that A (committed before) is never after it.
+    const at = new Date((await sql('SELECT clock_timestamp() AS t')).rows[0].t.getTime() + 1);
+    while ((await sql('SELECT clock_timestamp() AS t')).rows[0].t.getTime() <= at.getTime()) continue;
     await sql("INSERT INTO w12_marks VALUES (2, 'B')");
     await archived(pitr.server, (await sql('SELECT pg_walfile_name(pg_switch_wal()) AS wal')).rows[0].wal);
     return { pitr, at, dump: await archive(pitr.own, events) };
