@@ -25,8 +25,8 @@ export function pgbackrestBin() {
 
 /** Why W12 cannot run here, or undefined when it can. */
 export function pitrUnavailable() {
-  if (!pgbackrestBin()) return 'pgbackrest not found (Debian: apt-get install pgbackrest)';
-  if (!debianBinDir()) return 'no Debian PostgreSQL server under /usr/lib/postgresql/*/bin';
+  if (!pgbackrestBin()) return 'pgbackrest not found; Debian: apt-get install pgbackrest';
+  if (!debianBinDir()) return 'no PostgreSQL server under /usr/lib/postgresql/*/bin; Debian: apt-get install postgresql';
   return undefined;
 }
 
@@ -41,13 +41,16 @@ function serverUser() {
   return { uid: id('-u'), gid: id('-g') };
 }
 
-/** A postmaster left running by a harness that stopped early gets a fast shutdown when this process exits. */
+/**
+ * A postmaster left running by a harness that stopped early gets a fast
+ * shutdown when this process exits (by then its directory may be removed:
+ * the process is recognised by its command line, not its pid file).
+ */
 function stopOnExit(dataDir) {
-  const pidFile = path.join(dataDir, 'postmaster.pid');
-  const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+  const pid = Number(readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
   const onExit = () => {
     try {
-      if (existsSync(pidFile)) process.kill(pid, 'SIGINT');
+      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dataDir)) process.kill(pid, 'SIGINT');
     } catch {
       // Already gone.
     }
