@@ -21,8 +21,11 @@ function workloadSection(r) {
     r.contenders.map((c) => [c.name, c.role, seconds(c.wall.median), `${seconds(c.wall.min)} – ${seconds(c.wall.max)}`, mb(c.memory.median), `${mb(c.memory.min)} – ${mb(c.memory.max)}`])));
   lines.push('');
   const subject = r.contenders.find((c) => c.role === 'subject');
-  lines.push(table([`ratio ${subject.name} / …`, 'median', 'min', 'max'],
-    Object.entries(r.ratios).map(([name, s]) => [name, ratio(s.median), ratio(s.min), ratio(s.max)])));
+  // No subject when every contender was skipped.
+  if (subject) {
+    lines.push(table([`ratio ${subject.name} / …`, 'median', 'min', 'max'],
+      Object.entries(r.ratios).map(([name, s]) => [name, ratio(s.median), ratio(s.min), ratio(s.max)])));
+  }
   if (Object.keys(r.pairRatios ?? {}).length) {
     lines.push('', table(['ratio', 'median', 'min', 'max'], Object.entries(r.pairRatios).map(([name, s]) => [name, ratio(s.median), ratio(s.min), ratio(s.max)])));
   }

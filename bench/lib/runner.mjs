@@ -34,6 +34,12 @@ export async function runWorkload(workload, ctx, { runs, warmup, log }) {
       skipped.push({ name: c.name, reason: `golang-migrate not found at ${GOLANG_MIGRATE} (the project's shared vendor directory beside the checkout)` });
       return false;
     }
+    // A contender may say what this machine lacks for it (a program not installed).
+    const lacks = c.unavailable?.();
+    if (lacks) {
+      skipped.push({ name: c.name, reason: lacks });
+      return false;
+    }
     return true;
   });
   const samples = new Map(contenders.map((c) => [c.name, []]));

@@ -13,6 +13,7 @@ import w9 from './w9-verify.mjs';
 import w10 from './w10-lint.mjs';
 import w11 from './w11-fleet.mjs';
 import w8 from './w8-project.mjs';
+import w12 from './w12-pitr.mjs';
 
 const SIZES = {
   full: { small: 100, main: 1000, large: 10000 },
@@ -59,6 +60,8 @@ export function plan(mode) {
     { workload: w11(FLEET[mode]), ...runs(3) },
     // W8's project is the same at every size of the plan: it is a realistic history, not a scaled one.
     ...w8().map((workload) => ({ workload, ...runs(7) })),
+    // W12: physical backups and point-in-time restores (pgBackRest) of the W4 database; a backup round takes about 90 s.
+    ...w12({ events: DATA[mode].events }).map((workload) => ({ workload, ...runs(5) })),
   ];
 }
 
