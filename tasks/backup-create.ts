@@ -22,31 +22,20 @@ void run(async (commandRun) => {
   if (options.schemaOnly && options.dataOnly) throw usageError('read the command line', 'give at most one of --schema-only and --data-only');
   const format = options.format === undefined ? undefined : String(options.format);
   if (format !== undefined && format !== 'custom' && format !== 'directory') throw usageError('read --format', `"${format}" is not custom or directory`);
-  const targets = fleetSource();
-  if (targets) {
-    const fleetCommand = backupCommand({
-      kind: options.schemaOnly ? 'schema' : options.dataOnly ? 'data' : 'full',
-      format: format as 'custom' | 'directory' | undefined,
-      jobs: intOption(options.jobs, '--jobs', 1),
-      compress: options.compress === undefined ? undefined : String((options.compress as string[]).at(-1)),
-      tag: options.tag === undefined ? undefined : String((options.tag as string[]).at(-1)),
-      verify: options.verify !== false,
-      prune: !!options.prune,
-    });
-    return runFleetCommand(commandRun, options, targets, { command: fleetCommand });
-  }
-  const settings = backupSettings(options);
-  const interrupts = interruptOnSignals(out, { stopping: 'stopping pg_dump and removing the partial file' });
-  interrupts.onSecond(() => 'the partial file may be left; the next backup of this database removes it');
-  const result = await backup(settings, {
+  const dump = {
     kind: options.schemaOnly ? 'schema' : options.dataOnly ? 'data' : 'full',
     format: format as 'custom' | 'directory' | undefined,
     jobs: intOption(options.jobs, '--jobs', 1),
     compress: options.compress === undefined ? undefined : String((options.compress as string[]).at(-1)),
     tag: options.tag === undefined ? undefined : String((options.tag as string[]).at(-1)),
     verify: options.verify !== false,
-    signal: interrupts.signal,
-  });
+  } as const;
+  const targets = fleetSource();
+  if (targets) return runFleetCommand(commandRun, options, targets, { command: backupCommand({ ...dump, prune: !!options.prune }) });
+  const settings = backupSettings(options);
+  const interrupts = interruptOnSignals(out, { stopping: 'stopping pg_dump and removing the partial file' });
+  interrupts.onSecond(() => 'the partial file may be left; the next backup of this database removes it');
+  const result = await backup(settings, { ...dump, signal: interrupts.signal });
   const m = result.manifest;
   if (options.json) out.json(result);
   else {

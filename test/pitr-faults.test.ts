@@ -10,7 +10,7 @@ import { chmodSync, existsSync, readdirSync, readFileSync, statSync } from 'node
 import path from 'node:path';
 import { collect, runCli, spawnCli } from './helpers/cli.js';
 import { standIn, tempDir } from './helpers/backup.js';
-import { createPitrCluster, HAVE_PG15, type PitrCluster } from './helpers/pitr-cluster.js';
+import { createPitrCluster, HAVE_PG15, pgbackrestProcess, type PitrCluster } from './helpers/pitr-cluster.js';
 import { waitFor } from './helpers/wait.js';
 
 let cluster: PitrCluster;
@@ -24,19 +24,6 @@ afterAll(async () => {
 const cli = (target: string, args: string[] = [], env: Record<string, string> = {}) => runCli(target, args, { env: { ...cluster.env, ...env } });
 const manifests = () => readdirSync(cluster.backupDir).filter((n) => n.endsWith('.pitr.json'));
 const archiveDir = () => path.join(cluster.backupDir, 'pitr', 'repo', 'archive', cluster.stanza, '15-1');
-
-/** The pgBackRest process running `command` for this cluster's stanza, if any. */
-function pgbackrestProcess(command: string): { pid: number; argv: string[] } | undefined {
-  for (const entry of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
-    try {
-      const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').filter(Boolean);
-      if (argv[0]?.endsWith('pgbackrest') && argv.includes(`--stanza=${cluster.stanza}`) && argv.at(-1) === command) return { pid: Number(entry), argv };
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return undefined;
-}
 
 /** Makes the WAL archive read-only: archive-push fails, everything that only reads still works. */
 function archiveWritable(writable: boolean): void {
@@ -129,7 +116,7 @@ describe.skipIf(!HAVE_PG15)('pitr faults', () => {
       child = spawnCli('pitr:backup', ['--type', 'full'], { env: cluster.env });
       const done = collect(child);
       const ended = done.then((r) => Promise.reject(new Error(`pitr:backup ended before the signal: ${r.code} ${r.stderr}`)));
-      const running = await Promise.race([waitFor(async () => pgbackrestProcess('backup'), 'pgbackrest backup to run', 30_000), ended]);
+      const running = await Promise.race([waitFor(async () => pgbackrestProcess(cluster.stanza, 'backup'), 'pgbackrest backup to run', 30_000), ended]);
       expect(running.argv.join(' ')).not.toContain(cluster.password);
       expect(running.argv.some((a) => a.startsWith('--config='))).toBe(true);
       const environ = readFileSync(`/proc/${running.pid}/environ`, 'utf8').split('\0');
@@ -141,7 +128,7 @@ describe.skipIf(!HAVE_PG15)('pitr faults', () => {
       expect(result.stderr).toContain(`INTERRUPTED: interrupted by ${signal}`);
       expect(result.stderr).toContain('no tidemark manifest was written');
       expect(manifests()).toEqual(before);
-      await waitFor(async () => !pgbackrestProcess('backup'), 'pgbackrest to exit');
+      await waitFor(async () => !pgbackrestProcess(cluster.stanza, 'backup'), 'pgbackrest to exit');
     } finally {
       archiveWritable(true);
     }

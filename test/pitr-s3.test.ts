@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { collect, runCli, spawnCli, type CliResult } from './helpers/cli.js';
-import { createPitrCluster, HAVE_PG15, type PitrCluster } from './helpers/pitr-cluster.js';
+import { createPitrCluster, HAVE_PG15, pgbackrestProcess, type PitrCluster } from './helpers/pitr-cluster.js';
 import { startTestS3, type TestS3 } from './helpers/pitr-s3.js';
 import { waitFor } from './helpers/wait.js';
 import { pgbackrestArgs, secretEnv } from '../src/pitr/tool.js';
@@ -45,19 +45,6 @@ function ok(result: CliResult): CliResult {
   return result;
 }
 
-/** The pgBackRest process running `command` for this stanza, if any. */
-function pgbackrestProcess(command: string): { pid: number; argv: string[] } | undefined {
-  for (const entry of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
-    try {
-      const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').filter(Boolean);
-      if (argv[0]?.endsWith('pgbackrest') && argv.includes(`--stanza=${cluster.stanza}`) && argv.at(-1) === command) return { pid: Number(entry), argv };
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return undefined;
-}
-
 describe.skipIf(!HAVE_PG15)('pitr with an S3 repository', () => {
   it('builds argv without a secret: the key, the secret and the cipher pass go in pgBackRest\'s own variables', () => {
     const settings = loadSettings({ cwd: cluster.root, env });
@@ -87,7 +74,7 @@ describe.skipIf(!HAVE_PG15)('pitr with an S3 repository', () => {
     const child = spawnCli('pitr:backup', ['--type', 'full', '--json'], { env });
     const done = collect(child);
     const ended = done.then(() => undefined);
-    const seen = await Promise.race([waitFor(async () => pgbackrestProcess('backup'), 'pgbackrest backup to run', 30_000), ended]);
+    const seen = await Promise.race([waitFor(async () => pgbackrestProcess(cluster.stanza, 'backup'), 'pgbackrest backup to run', 30_000), ended]);
     const result = ok(await done);
     expect(seen, 'the backup ran too briefly to be seen in /proc').toBeDefined();
     for (const secret of secrets()) expect(seen!.argv.join(' ')).not.toContain(secret);

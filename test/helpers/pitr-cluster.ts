@@ -4,7 +4,7 @@
  * run as root (pgBackRest then runs as that user too), stopped and removed by
  * `destroy()`. Restarting it is allowed: no other test file uses it.
  */
-import { appendFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { appendFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -96,4 +96,17 @@ export async function createPitrCluster(label: string, options: { archiveMode?: 
     destroy,
   };
   return cluster;
+}
+
+/** The pgBackRest process running `command` for `stanza`, if any (read from /proc: its argv as the system sees it). */
+export function pgbackrestProcess(stanza: string, command: string): { pid: number; argv: string[] } | undefined {
+  for (const entry of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+    try {
+      const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').filter(Boolean);
+      if (argv[0]?.endsWith('pgbackrest') && argv.includes(`--stanza=${stanza}`) && argv.at(-1) === command) return { pid: Number(entry), argv };
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return undefined;
 }
