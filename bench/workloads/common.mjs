@@ -83,43 +83,56 @@ export const dbName = (caseId, contender) => `run_${caseId}_${contender}`.toLowe
 
 
 /**
- * A reference, not a contender: Node.js starting and exiting with no work
- * (`node -e 0`), the floor under any command written for Node.
+ * One of the floor scripts of bench/lib bundled as tidemark bundles its
+ * commands (one CommonJS file, pg with the same change), built once per run:
+ * Node.js with the least a migration tool must do, started as cheaply.
  */
-/**
- * bench/lib/node-pg-floor.cjs bundled as tidemark bundles its commands (one
- * CommonJS file, pg with the same change), built once per run: Node.js
- * with the least a migration tool's `status` must do, started as cheaply.
- */
-function nodePgFloorBundle(ctx) {
-  ctx.shared.nodePgFloor ??= (async () => {
+function floorBundle(ctx, script) {
+  const key = `floor-${script}`;
+  ctx.shared[key] ??= (async () => {
     const { build } = await import('esbuild');
     const { skipCloudflareProbe } = await import('../../build/esbuild-plugins.mjs');
-    const outfile = path.join(ctx.work, 'node-pg-floor.cjs');
+    const outfile = path.join(ctx.work, script);
     const here = path.dirname(fileURLToPath(import.meta.url));
-    await build({ entryPoints: [path.join(here, '../lib/node-pg-floor.cjs')], outfile, bundle: true, platform: 'node', target: 'node20', format: 'cjs', plugins: [skipCloudflareProbe], logLevel: 'warning' });
+    await build({ entryPoints: [path.join(here, '../lib', script)], outfile, bundle: true, platform: 'node', target: 'node20', format: 'cjs', plugins: [skipCloudflareProbe], logLevel: 'warning' });
     return outfile;
   })();
-  return ctx.shared.nodePgFloor;
+  return ctx.shared[key];
 }
 
 export const NODE_PG_FLOOR = 'node + pg, one query (floor of a Node.js tool)';
+export const NODE_PG_FILES_FLOOR = 'node + pg + reading and hashing every file (floor of a Node.js tool that checks its files)';
 
-/** The floor under any Node.js migration command's `status`, on a database tidemark prepared. */
-export function nodePgFloor(caseId, n) {
+/**
+ * A floor under any Node.js migration command, on a database tidemark
+ * prepared: `node + pg` (bench/lib/node-pg-floor.cjs) loads pg, connects and
+ * reads the version row; with `files`, bench/lib/node-pg-files-floor.cjs also
+ * lists the directory and reads and hashes every up file, then compares the
+ * checksums recorded in the history: the least a tool does that notices an
+ * edited migration.
+ */
+export function nodePgFloor(caseId, n, { files = false } = {}) {
+  const label = files ? 'node + pg + files' : 'node + pg';
   return {
-    name: NODE_PG_FLOOR,
+    name: files ? NODE_PG_FILES_FLOOR : NODE_PG_FLOOR,
     role: 'reference',
-    prepare: async (ctx) => freshDatabase(ctx, dbName(caseId, 'nodepg'), await template(ctx, 'tidemark', n)),
-    run: async (ctx, db) => runCommand(process.execPath, [await nodePgFloorBundle(ctx)], db.url),
+    prepare: async (ctx) => freshDatabase(ctx, dbName(caseId, files ? 'nodepgfiles' : 'nodepg'), await template(ctx, 'tidemark', n)),
+    run: async (ctx, db) => {
+      const script = await floorBundle(ctx, files ? 'node-pg-files-floor.cjs' : 'node-pg-floor.cjs');
+      return runCommand(process.execPath, files ? [script, (await sources(ctx, n)).tidemark] : [script], db.url);
+    },
     verify: async (ctx, db, result) => {
-      expectSuccess('node + pg', result);
-      if (result.stdout.trim() !== String(n)) throw new Error(`node + pg: expected version ${n}, got ${result.stdout.trim()}`);
+      expectSuccess(label, result);
+      if (result.stdout.trim() !== String(n)) throw new Error(`${label}: expected version ${n} and no changed file, got ${result.stdout.trim()}`);
     },
     cleanup: dropDatabase,
   };
 }
 
+/**
+ * A reference, not a contender: Node.js starting and exiting with no work
+ * (`node -e 0`), the floor under any command written for Node.
+ */
 export function nodeStartup(caseId) {
   return {
     name: 'node -e 0 (Node.js start-up alone)',
