@@ -43,7 +43,14 @@ const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
 mkdirSync('dist/tasks');
 for (const file of tasks) {
   const name = path.basename(file, '.ts');
-  const bundle = readFileSync(`dist/bundles/${name}.js`, 'utf8');
+  let bundle = readFileSync(`dist/bundles/${name}.js`, 'utf8');
+  // esbuild escapes every character beyond ASCII in code, not in the comments it keeps (pg's hold an
+  // em dash): one such character makes V8 hold the whole source as two-byte text, twice the memory
+  // on every start. As an escape, it means the same in code and is only text in a comment.
+  if (/[^\x00-\x7f]/.test(bundle)) {
+    bundle = bundle.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+    writeFileSync(`dist/bundles/${name}.js`, bundle);
+  }
   // A bundle run from the code cache cannot import() itself: it goes through src/import-external.ts.
   const stray = bundle.match(/\bimport\((?!specifier\))[^)]*\)/);
   if (stray) throw new Error(`dist/bundles/${name}.js: ${stray[0]} must go through importExternal()`);

@@ -29,22 +29,35 @@ async function writeBytes(dir: string, files: Record<string, Buffer>): Promise<v
   await Promise.all(Object.entries(files).map(([name, bytes]) => writeFile(path.join(dir, name), bytes)));
 }
 
+/** The error a call throws; a call that does not throw fails the test. */
+function caught(call: () => unknown): any {
+  try {
+    call();
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected an error');
+}
+
 describe('migration files that are not UTF-8', () => {
   it('are refused when read, naming the file, the byte offset and the line', async () => {
     const { dir } = await migrationsDir({});
     await writeBytes(dir, { '1_names.up.sql': LATIN1_INSERT });
     const set = await readMigrationDir(dir);
-    const err = await set.migrations[0].up!.load().catch((e) => e);
+    const err = caught(() => set.migrations[0].up!.load());
     expect(err.code).toBe('MIGRATION_SOURCE_FAILED');
     expect(err.operation).toContain('1_names.up.sql');
     expect(err.reason).toContain(`byte offset ${LATIN1_OFFSET} (line 2`);
     expect(err.data).toMatchObject({ offset: LATIN1_OFFSET, line: 2 });
+    // Read once: a second look gets the same refusal without reading again.
+    expect(caught(() => set.migrations[0].up!.load())).toBe(err);
   });
 
   it('are named as UTF-16 when they start with its byte order mark', async () => {
     const { dir } = await migrationsDir({});
     await writeBytes(dir, { '1_wide.up.sql': Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('SELECT 1;', 'utf16le')]) });
-    const err = await (await readMigrationDir(dir)).migrations[0].up!.load().catch((e) => e);
+    const set = await readMigrationDir(dir);
+    const err = caught(() => set.migrations[0].up!.load());
     expect(err.code).toBe('MIGRATION_SOURCE_FAILED');
     expect(err.reason).toBe('the file is UTF-16 little-endian (it starts with that byte order mark), not UTF-8');
     expect(err.hint).toContain('iconv -f UTF-16 -t UTF-8');
@@ -131,9 +144,9 @@ describe('a UTF-8 byte order mark at the start of a file', () => {
   it('is left out of the SQL of files and in-memory migrations, and kept in their checksums', async () => {
     const { dir } = await migrationsDir({});
     await writeBytes(dir, files);
-    const fromFile = await (await readMigrationDir(dir)).migrations[0].up!.load();
+    const fromFile = (await readMigrationDir(dir)).migrations[0].up!.load();
     expect(fromFile).toEqual({ sql: "CREATE TABLE plain (id int, note text DEFAULT 'é');\n", byteOrderMark: true, checksum: sha256(files['1_plain.up.sql']) });
-    const inline = await inlineMigrations([{ version: 1, name: 'a', up: '\uFEFFSELECT 1' }]).migrations[0].up!.load();
+    const inline = inlineMigrations([{ version: 1, name: 'a', up: '\uFEFFSELECT 1' }]).migrations[0].up!.load();
     expect(inline).toEqual({ sql: 'SELECT 1', byteOrderMark: true, checksum: sha256(Buffer.from('\uFEFFSELECT 1')) });
   });
 

@@ -136,7 +136,7 @@ async function chooseScripts(settings: SettingsWithoutDatabase, options: LintOpt
   }
   const scripts: ScriptInput[] = [];
   const versions = new Map(source.migrations.flatMap((m) => (m.up ? [[m.up.fileName, m.version] as const] : [])));
-  for (const up of ups) scripts.push({ file: name(up.fileName), sql: (await up.load()).sql, version: versions.get(up.fileName) });
+  for (const up of ups) scripts.push({ file: name(up.fileName), sql: up.load().sql, version: versions.get(up.fileName) });
   return { scope, scripts };
 }
 

@@ -229,7 +229,7 @@ export async function traceScripts(settings: Settings, scripts: ScriptInput[], o
     try {
       for (const m of applied) {
         check();
-        await applyPlain(client, (await m.up!.load()).sql).catch((err) => {
+        await applyPlain(client, m.up!.load().sql).catch((err) => {
           notes.push(`the trace's starting point is incomplete: ${m.up!.fileName} failed on the scratch database (${describeCause(err)})`);
         });
       }

@@ -34,6 +34,10 @@ describe('transaction detection', () => {
   it('reads the no-transaction marker on the first line only', () => {
     expect(wantsNoTransaction('-- tidemark:no-transaction\nCREATE INDEX CONCURRENTLY i ON t (a);')).toBe(true);
     expect(wantsNoTransaction('SELECT 1;\n-- tidemark:no-transaction')).toBe(false);
+    expect(wantsNoTransaction('\uFEFF  --\ttidemark:no-transaction\r\nCREATE INDEX CONCURRENTLY i ON t (a);')).toBe(true);
+    expect(wantsNoTransaction('\n-- tidemark:no-transaction')).toBe(false);
+    expect(wantsNoTransaction('--\ntidemark:no-transaction')).toBe(false);
+    expect(wantsNoTransaction('-- tidemark:no-transactions')).toBe(false);
   });
 });
 

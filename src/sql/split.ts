@@ -161,10 +161,19 @@ export async function splitStatements(sql: string): Promise<SqlStatement[]> {
 // Cheap screen: only scripts with one of these words can hold transaction control.
 const TRANSACTION_WORDS = /\b(begin|commit|end|rollback|abort|start\s+transaction|savepoint|release|prepare\s+transaction)\b/i;
 
+/**
+ * False when a lexical pass is certain the script runs no BEGIN/COMMIT of its
+ * own; true when only the parser can tell (managesOwnTransaction). Function
+ * bodies are full of BEGIN and END: the parser is asked only where a doubt is
+ * left, and a caller with many scripts awaits only those.
+ */
+export function mayManageOwnTransaction(sql: string): boolean {
+  return TRANSACTION_WORDS.test(sql) && transactionControl(sql) !== 'none';
+}
+
 /** Whether the script runs its own BEGIN/COMMIT at top level (not inside a function body). */
 export async function managesOwnTransaction(sql: string): Promise<boolean> {
-  // The parser only where a lexical pass leaves a doubt: function bodies are full of BEGIN and END.
-  if (!TRANSACTION_WORDS.test(sql) || transactionControl(sql) === 'none') return false;
+  if (!mayManageOwnTransaction(sql)) return false;
   try {
     return (await parseStatements(sql, Buffer.from(sql, 'utf8'))).some((s) => s.kind === 'TransactionStmt');
   } catch {
@@ -173,10 +182,10 @@ export async function managesOwnTransaction(sql: string): Promise<boolean> {
   }
 }
 
-export const NO_TRANSACTION_MARKER = /^\s*--\s*tidemark:no-transaction\b/;
+// On the first line only: whitespace there never crosses a line feed. A byte order mark is whitespace to \s.
+const NO_TRANSACTION_MARKER = /^[^\S\n]*--[^\S\n]*tidemark:no-transaction\b/;
 
 /** The first line of the file is `-- tidemark:no-transaction`. */
 export function wantsNoTransaction(sql: string): boolean {
-  const firstLine = sql.replace(/^\uFEFF/, '').split('\n', 1)[0];
-  return NO_TRANSACTION_MARKER.test(firstLine);
+  return NO_TRANSACTION_MARKER.test(sql);
 }

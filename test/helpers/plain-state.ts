@@ -7,7 +7,7 @@ import type { VersionState } from '../../src/migrate/state/version.js';
 import type { Migration, MigrationScript } from '../../src/migrate/source/types.js';
 
 function script(fileName: string, direction: 'up' | 'down'): MigrationScript {
-  return { fileName, direction, load: async () => ({ sql: `-- ${fileName}`, checksum: `sum-${fileName}`, byteOrderMark: false }) };
+  return { fileName, direction, load: () => ({ sql: `-- ${fileName}`, checksum: `sum-${fileName}`, byteOrderMark: false }) };
 }
 
 /** A migration with both files unless told otherwise. */

@@ -5,7 +5,7 @@ import { findChecksumMismatches } from '../runner/checks.js';
 import { withSession } from '../runner/session.js';
 import { loadState } from '../runner/state.js';
 import type { ExecutionMode } from '../state/history.js';
-import { managesOwnTransaction, wantsNoTransaction } from '../../sql/split.js';
+import { managesOwnTransaction, mayManageOwnTransaction, wantsNoTransaction } from '../../sql/split.js';
 
 export type ProblemKind = 'dirty' | 'checksum-mismatch' | 'missing-file' | 'out-of-order';
 
@@ -42,13 +42,14 @@ export interface StatusReport {
 }
 
 /** How each file will run (or ran): in a transaction, statement by statement, or as one unwrapped unit. */
-async function fileModes(entries: { migration?: { up?: { load(): Promise<{ sql: string }> } } }[]): Promise<(ExecutionMode | undefined)[]> {
-  // The scripts are read (or being read) already: one wait for all of them, then a plain loop.
-  const scripts = await Promise.all(entries.map((e) => e.migration?.up?.load()));
+async function fileModes(entries: { migration?: { up?: { load(): { sql: string } } } }[]): Promise<(ExecutionMode | undefined)[]> {
   const modes: (ExecutionMode | undefined)[] = [];
-  for (const script of scripts) {
+  for (const entry of entries) {
+    const script = entry.migration?.up?.load();
     if (!script) modes.push(undefined);
     else if (wantsNoTransaction(script.sql)) modes.push('no-transaction');
+    // Awaited only where the lexical pass leaves a doubt: a thousand awaits are a thousand turns.
+    else if (!mayManageOwnTransaction(script.sql)) modes.push('transaction');
     else modes.push((await managesOwnTransaction(script.sql)) ? 'unwrapped' : 'transaction');
   }
   return modes;

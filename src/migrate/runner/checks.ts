@@ -12,13 +12,12 @@ export interface ChecksumMismatch {
 /** Applied migrations whose file changed since tidemark applied (or bootstrapped) it. */
 export async function findChecksumMismatches(entries: ClassifiedMigration[]): Promise<ChecksumMismatch[]> {
   const checked = entries.filter((e) => e.state === 'applied' && e.record?.checksum && e.migration?.up);
-  // Each script is read once and keeps its promise: one wait for all, then a plain loop.
-  const loaded = await Promise.all(checked.map((e) => e.migration!.up!.load()));
   const mismatches: ChecksumMismatch[] = [];
-  checked.forEach((e, i) => {
+  for (const e of checked) {
     const recorded = e.record!.checksum!;
-    if (loaded[i].checksum !== recorded) mismatches.push({ version: e.version, fileName: e.migration!.up!.fileName, recorded, actual: loaded[i].checksum });
-  });
+    const actual = e.migration!.up!.load().checksum;
+    if (actual !== recorded) mismatches.push({ version: e.version, fileName: e.migration!.up!.fileName, recorded, actual });
+  }
   return mismatches;
 }
 

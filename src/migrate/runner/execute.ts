@@ -171,7 +171,7 @@ async function runStep(ctx: RunningStep, step: Step, sql: string, checksum: stri
 }
 
 export async function executeStep(ctx: StepContext, step: Step): Promise<StepResult> {
-  const { sql, checksum } = await step.script.load();
+  const { sql, checksum } = step.script.load();
   const started = performance.now();
   const { client, settings } = ctx.session;
   const lockTimeout = await stepLockTimeout(settings.ddlLockTimeoutMs, sql);

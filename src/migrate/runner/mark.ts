@@ -60,7 +60,7 @@ export async function markApplied(session: Session, options: MarkOptions, operat
   if (options.dryRun || !chosen.length) {
     return { dryRun: !!options.dryRun, previousVersion: state.version, version: chosen.length ? version : state.version, marked };
   }
-  const checksums = await Promise.all(chosen.map(async (m) => (await m.up!.load()).checksum));
+  const checksums = chosen.map((m) => m.up!.load().checksum);
   await bootstrap(session, chosen.map((m, i) => ({ version: m.version, name: m.name, checksum: checksums[i] })), state.version);
   return { dryRun: false, previousVersion: state.version, version, marked };
 }

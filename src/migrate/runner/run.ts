@@ -83,14 +83,14 @@ export async function runSteps(session: Session, steps: Step[], current: bigint 
   if (options.dryRun) {
     // Every file is read, as a real run reads them: one that cannot run fails the plan too.
     const reports = await Promise.all(steps.map(async (step) => {
-      const { sql, byteOrderMark } = await step.script.load();
+      const { sql, byteOrderMark } = step.script.load();
       return { ...stepReport(step), byteOrderMark, ...(options.sql && { sql }) };
     }));
     return { dryRun: true, fromVersion: current, toVersion, steps: reports, warnings, durationMs: performance.now() - started };
   }
   // Every file is read before the first one runs: an unreadable file stops the run before it changes anything.
   let parserWanted = false;
-  for (const step of steps) parserWanted ||= needsParser((await step.script.load()).sql);
+  for (const step of steps) parserWanted ||= needsParser(step.script.load().sql);
   if (parserWanted) preloadParser();
   const reports: StepReport[] = [];
   const onLockWait = options.onEvent && ((step: Step) => (wait: LockWait) => options.onEvent!({ type: 'blocked', step, wait }));

@@ -42,12 +42,19 @@ export class SmallFileReader {
  * ten thousand.
  */
 class FileScript implements MigrationScript {
-  private loaded: Promise<LoadedScript> | undefined;
+  private loaded: LoadedScript | undefined;
+  private failure: TidemarkError | undefined;
 
   constructor(private readonly reader: SmallFileReader, private readonly base: string, readonly fileName: string, readonly direction: Direction) {}
 
-  load(): Promise<LoadedScript> {
-    return (this.loaded ??= new Promise((resolve) => resolve(this.read())));
+  load(): LoadedScript {
+    if (this.loaded) return this.loaded;
+    if (this.failure) throw this.failure;
+    try {
+      return (this.loaded = this.read());
+    } catch (err) {
+      throw (this.failure = err as TidemarkError);
+    }
   }
 
   private read(): LoadedScript {
@@ -76,7 +83,7 @@ export function fileScript(reader: SmallFileReader, base: string, fileName: stri
 export function inlineScript(sql: string, fileName: string, direction: Direction): MigrationScript {
   const byteOrderMark = sql.charCodeAt(0) === 0xfeff;
   const text = byteOrderMark ? sql.slice(1) : sql;
-  const loaded = Promise.resolve({ sql: text, checksum: checksumOf(Buffer.from(sql, 'utf8')), byteOrderMark });
+  const loaded: LoadedScript = { sql: text, checksum: checksumOf(Buffer.from(sql, 'utf8')), byteOrderMark };
   return { fileName, direction, load: () => loaded };
 }
 
@@ -92,7 +99,13 @@ const READ_AHEAD_SLICE = 64;
  */
 export async function readAhead(scripts: MigrationScript[], stopped: () => boolean): Promise<void> {
   for (let i = 0; i < scripts.length && !stopped(); i += READ_AHEAD_SLICE) {
-    for (const script of scripts.slice(i, i + READ_AHEAD_SLICE)) script.load().catch(() => undefined);
+    for (const script of scripts.slice(i, i + READ_AHEAD_SLICE)) {
+      try {
+        script.load();
+      } catch {
+        // Kept by the script, thrown again to whoever loads it.
+      }
+    }
     await new Promise((resolve) => setImmediate(resolve));
   }
 }

@@ -12,8 +12,12 @@ export interface LoadedScript {
 export interface MigrationScript {
   fileName: string;
   direction: Direction;
-  /** Reads (once), checks and hashes the script; a file that is not UTF-8 fails with MIGRATION_SOURCE_FAILED. */
-  load(): Promise<LoadedScript>;
+  /**
+   * Reads (once), checks and hashes the script; a file that is not UTF-8 fails with
+   * MIGRATION_SOURCE_FAILED, and so does every later call. Synchronous: migration files are small,
+   * and a run that looks at a thousand of them would otherwise wait a thousand promises.
+   */
+  load(): LoadedScript;
 }
 
 export interface Migration {
