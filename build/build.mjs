@@ -32,8 +32,9 @@ await build({
   outbase: 'tasks',
   outdir: 'dist/bundles',
   format: 'cjs',
-  define: { 'import.meta.url': '__tmModuleUrl' },
-  banner: { js: "const __tmModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
+  // Computed when first asked for (two modules do, to find packages beside them), not on every start.
+  define: { 'import.meta.url': '__tmModule.url' },
+  banner: { js: "const __tmModule = { get url() { return require('node:url').pathToFileURL(__filename).href; } };" },
 });
 // Each command's entry point is a small launcher that runs its bundle through
 // V8's code cache (see build/launcher.cjs), keyed by the bundle's hash.
