@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { acquireLocks } from '../src/migrate/state/lock.js';
+import { acquireLocks, releaseLocks } from '../src/migrate/state/lock.js';
 import { migrationLockKeys } from '../src/migrate/state/lock-key.js';
 import { collect, runCli, spawnCli } from './helpers/cli.js';
 import { cleanupAfterEach, createTestDatabase, type TestDatabase } from './helpers/db.js';
@@ -65,6 +65,31 @@ describe('--lock-timeout', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('applied 1 a');
     expect((await db.query("SELECT to_regclass('a')::text AS a")).rows[0].a).toBe('a');
+  });
+
+  it('tries every key in one round trip, gives back those taken when one is held elsewhere, and then waits key by key', async () => {
+    const db = await database('lock_partial');
+    const [first, second] = [4243n, 4244n];
+    const holder = await client(db.url);
+    await holder.query('SELECT pg_advisory_lock($1::bigint)', [second.toString()]);
+    const waiter = await client(db.url);
+    const waiterPid = (await waiter.query('SELECT pg_backend_pid() AS pid')).rows[0].pid;
+    const heldBy = async (pid: number) =>
+      (await db.query("SELECT objid::bigint::text AS key FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid = $1 ORDER BY objid", [pid])).rows.map((r) => r.key);
+    let whileWaiting: string[] | undefined;
+    const acquired = acquireLocks(waiter, [first, second], {
+      timeoutMs: 60_000,
+      operation: 'apply pending migrations: take the migration lock',
+      onWait: () => void heldBy(waiterPid).then((keys) => (whileWaiting = keys)),
+    });
+    await waitFor(async () => whileWaiting !== undefined, 'the first wait');
+    // Waiting for the second key, it holds the first, taken again in order: never the second alone.
+    expect(whileWaiting).toEqual([first.toString()]);
+    await holder.query('SELECT pg_advisory_unlock_all()');
+    await acquired;
+    expect(await heldBy(waiterPid)).toEqual([first.toString(), second.toString()]);
+    await releaseLocks(waiter, [first, second]);
+    expect(await heldBy(waiterPid)).toEqual([]);
   });
 
   it('stops waiting when its signal is aborted, leaving no timer behind', async () => {

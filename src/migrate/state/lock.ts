@@ -30,8 +30,21 @@ async function tryLock(client: pg.Client, key: bigint): Promise<boolean> {
   return rows[0][0] === true;
 }
 
-async function unlock(client: pg.Client, key: bigint): Promise<void> {
-  await client.query({ text: 'SELECT pg_advisory_unlock($1::bigint)', values: [key.toString()] });
+/**
+ * Every key tried in one round trip (the usual case: nobody holds them), in
+ * order, left to right. When one is held elsewhere, those taken are given back
+ * and the keys are waited for one by one.
+ */
+async function tryLocks(client: pg.Client, keys: bigint[]): Promise<boolean> {
+  const { rows } = await client.query({
+    text: `SELECT ${keys.map((_, i) => `pg_try_advisory_lock($${i + 1}::bigint)`).join(', ')}`,
+    values: keys.map(String),
+    rowMode: 'array',
+  });
+  const taken = rows[0] as boolean[];
+  if (taken.every((t) => t)) return true;
+  await releaseLocks(client, keys.filter((_, i) => taken[i]));
+  return false;
 }
 
 export async function findLockHolder(client: pg.Client, key: bigint): Promise<LockHolder | undefined> {
@@ -103,6 +116,7 @@ export async function acquireLocks(client: pg.Client, keys: bigint[], options: L
   const started = performance.now();
   const held: bigint[] = [];
   try {
+    if (keys.length && (await tryLocks(client, keys))) return;
     for (const key of keys) {
       await acquireLock(client, key, started, options);
       held.push(key);
@@ -115,6 +129,9 @@ export async function acquireLocks(client: pg.Client, keys: bigint[], options: L
   }
 }
 
+/** In the reverse order of taking, in one round trip. */
 export async function releaseLocks(client: pg.Client, keys: bigint[]): Promise<void> {
-  for (const key of [...keys].reverse()) await unlock(client, key);
+  if (!keys.length) return;
+  const reversed = [...keys].reverse();
+  await client.query({ text: `SELECT ${reversed.map((_, i) => `pg_advisory_unlock($${i + 1}::bigint)`).join(', ')}`, values: reversed.map(String) });
 }
