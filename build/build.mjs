@@ -45,11 +45,13 @@ mkdirSync('dist/tasks');
 for (const file of tasks) {
   const name = path.basename(file, '.ts');
   let bundle = readFileSync(`dist/bundles/${name}.js`, 'utf8');
-  // esbuild escapes every character beyond ASCII in code, not in the comments it keeps (pg's hold an
-  // em dash): one such character makes V8 hold the whole source as two-byte text, twice the memory
-  // on every start. As an escape, it means the same in code and is only text in a comment.
+  // One character beyond ASCII makes V8 hold the whole source as two-byte text, twice the memory on
+  // every start. esbuild escapes them in strings, not in the comments it keeps (pg's hold an em
+  // dash) nor in regular expressions and tagged templates, where an escape would change the
+  // meaning. So only comment lines are rewritten; anything else stays as it is (and costs memory).
   if (/[^\x00-\x7f]/.test(bundle)) {
-    bundle = bundle.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+    bundle = bundle.replace(/^([ \t]*(?:\/\/|\/\*|\*).*)$/gm, (line) =>
+      line.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
     writeFileSync(`dist/bundles/${name}.js`, bundle);
   }
   // A bundle run from the code cache cannot import() itself: it goes through src/import-external.ts.

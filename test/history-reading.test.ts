@@ -6,10 +6,14 @@ import { runCli } from './helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from './helpers/db.js';
 import { migrationsDir } from './helpers/migrations.js';
 
-// Start times whose microseconds sit where a float8 of epoch seconds could round the wrong way.
+// Start times at the edges of a millisecond, now, before 1970, and far from it (where float8 epoch
+// seconds would not be exact to the microsecond): the separated records and the JSON rows must
+// cut them to the same millisecond as the server's numeric arithmetic.
 const STARTS = [
   '2026-12-02 01:28:31.123000+00', '2026-12-02 01:28:31.999999+00', '2026-12-02 01:28:31.000001+00', '2026-12-02 01:28:31.000999+00',
-  '2262-04-11 23:47:16.854775+00', '1969-12-31 23:59:59.998500+00', '1900-01-01 00:00:00.000500+00', '2000-01-01 00:00:00+00',
+  '1969-12-31 23:59:59.998500+00', '1900-01-01 00:00:00.000500+00', '2000-01-01 00:00:00+00',
+  '2106-02-07 06:28:16.000999+00', '2106-02-05 23:59:59.999999+00', '1833-11-24 04:51:54.000999+00', '1833-11-25 00:00:00.000999+00',
+  '2110-01-01 00:00:00.000999+00', '2262-04-11 23:47:16.854775+00', '2500-01-01 00:00:00.123999+00', '1500-06-01 12:00:00.000001+00',
 ];
 
 describe.each([

@@ -162,6 +162,15 @@ function plantForeignCache(file: string, bundle: string, marker: string, bindTo?
   execFileSync(process.execPath, ['-e', make, file, bundle, marker, bindTo ?? '']);
 }
 
+describe('command bundles', () => {
+  it('are ASCII, so V8 holds their source one byte a character', async () => {
+    const dir = path.join(ROOT, 'dist', 'bundles');
+    const names = (await readdir(dir)).filter((f) => f.endsWith('.js'));
+    expect(names.length).toBeGreaterThan(20);
+    for (const name of names) expect((await readFile(path.join(dir, name), 'latin1')).match(/[^\x00-\x7f]/), name).toBeNull();
+  });
+});
+
 describe('code cache safety', () => {
   const bundleOf = (name: string) => path.join(ROOT, 'dist', 'bundles', `${name}.js`);
 

@@ -104,13 +104,10 @@ const RECORD_FIELDS = 7;
  * separated fields: several times quicker than JSON for the server to build
  * and the client to take apart, which shows at thousands of rows. NULL
  * becomes an empty field (no version, checksum or name is empty otherwise);
- * the start time travels as epoch microseconds, cut to a Date's milliseconds.
+ * the start time travels as epoch milliseconds, the precision of a Date.
  */
 export function historyRecordsSql(t: StateTables): string {
-  // The start as whole microseconds through date_part's float8: extract() gives numeric, whose
-  // arithmetic took a millisecond of the server's time for a thousand rows. A float8 of seconds is
-  // within a quarter of a microsecond of the stored value, so rounding to microseconds is exact.
-  const fields = ['version', 'direction', 'from_version', 'to_version', "(date_part('epoch', started_at) * 1000000)::bigint", 'checksum', 'name'];
+  const fields = ['version', 'direction', 'from_version', 'to_version', 'floor(extract(epoch FROM started_at) * 1000)::bigint', 'checksum', 'name'];
   return `SELECT string_agg(concat(${fields.join(`, ${FIELD}, `)}), ${RECORD} ORDER BY id) FROM ${t.history}`;
 }
 
@@ -123,7 +120,7 @@ export function parseHistoryRecords(value: string | null): HistoryRecord[] | und
     if (f.length !== RECORD_FIELDS) return undefined;
     records.push({
       version: BigInt(f[0]), direction: f[1] as HistoryDirection, fromVersion: f[2] ? BigInt(f[2]) : null, toVersion: f[3] ? BigInt(f[3]) : null,
-      startedAt: new Date(Math.floor(Number(f[4]) / 1000)), checksum: f[5] || null, name: f[6],
+      startedAt: new Date(Number(f[4])), checksum: f[5] || null, name: f[6],
     });
   }
   return records;

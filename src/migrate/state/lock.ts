@@ -31,20 +31,21 @@ async function tryLock(client: pg.Client, key: bigint): Promise<boolean> {
 }
 
 /**
- * Every key tried in one round trip (the usual case: nobody holds them), in
- * order, left to right. When one is held elsewhere, those taken are given back
- * and the keys are waited for one by one.
+ * Every key tried in one round trip (the usual case: nobody holds them), left
+ * to right. Returns how many keys, from the first, are now held: as if taken
+ * one by one, which stops at the first key held elsewhere, so a key taken
+ * after that one is given back. The rest are then waited for one by one.
  */
-async function tryLocks(client: pg.Client, keys: bigint[]): Promise<boolean> {
+async function tryLocks(client: pg.Client, keys: bigint[]): Promise<number> {
   const { rows } = await client.query({
     text: `SELECT ${keys.map((_, i) => `pg_try_advisory_lock($${i + 1}::bigint)`).join(', ')}`,
     values: keys.map(String),
     rowMode: 'array',
   });
   const taken = rows[0] as boolean[];
-  if (taken.every((t) => t)) return true;
-  await releaseLocks(client, keys.filter((_, i) => taken[i]));
-  return false;
+  const leading = taken.indexOf(false) === -1 ? keys.length : taken.indexOf(false);
+  await releaseLocks(client, keys.filter((_, i) => i > leading && taken[i]));
+  return leading;
 }
 
 export async function findLockHolder(client: pg.Client, key: bigint): Promise<LockHolder | undefined> {
@@ -116,8 +117,9 @@ export async function acquireLocks(client: pg.Client, keys: bigint[], options: L
   const started = performance.now();
   const held: bigint[] = [];
   try {
-    if (keys.length && (await tryLocks(client, keys))) return;
-    for (const key of keys) {
+    // Should this statement fail, which keys it took is unknown: the caller ends the session.
+    if (keys.length) held.push(...keys.slice(0, await tryLocks(client, keys)));
+    for (const key of keys.slice(held.length)) {
       await acquireLock(client, key, started, options);
       held.push(key);
     }
