@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { databasesClosedAfterEach, type TestDatabase } from './helpers/db.js';
 import { runCli } from './helpers/cli.js';
@@ -153,7 +154,51 @@ describe('migrate', () => {
     expect(await version(db)).toEqual([{ version: '2', dirty: false }]);
     expect(await tables(db)).not.toContain('u');
     const status = await cli(db, 'migrate:status', [], dir);
-    expect(status.stdout).toContain('Note: 1_t.up.sql runs as one unit with its own BEGIN/COMMIT');
+    expect(status.stdout).toContain('Note: 1_t.up.sql runs as one unit, not wrapped in a transaction');
+    // How it ran, from its history row: a lone CONCURRENTLY statement says nothing of it in the file.
+    expect(status.stdout).toContain('Note: 2_idx.up.sql runs as one unit, not wrapped in a transaction');
+  });
+
+  it('status of applied, unchanged files takes their modes from the history without loading the parser; a changed or pending file is read', async () => {
+    const db = await database('statusmodes');
+    const own = 'BEGIN;\nCREATE TABLE own (a int);\nCREATE FUNCTION g() RETURNS int LANGUAGE plpgsql AS $$ BEGIN RETURN 1; END $$;\nCOMMIT;\n';
+    const { dir } = await migrationsDir({ '1_own.up.sql': own, '2_plain.up.sql': 'CREATE TABLE plain (a int);\n' });
+    expect((await cli(db, 'migrate', [], dir)).code).toBe(0);
+    // Records every module the command's importer is asked for (the launcher lends it through this symbol).
+    const work = await mkdtemp(path.join(tmpdir(), 'tidemark-imports-'));
+    const probe = path.join(work, 'probe.cjs');
+    const out = path.join(work, 'imports.json');
+    await writeFile(probe, `
+const fs = require('node:fs');
+const asked = [];
+let importer;
+Object.defineProperty(globalThis, Symbol.for('tidemark.import'), {
+  configurable: true,
+  get: () => importer && ((specifier) => { asked.push(specifier); return importer(specifier); }),
+  set: (fn) => { importer = fn; },
+});
+process.on('exit', () => fs.writeFileSync(${JSON.stringify(out)}, JSON.stringify(asked)));
+`);
+    const status = async () => {
+      const result = await cli(db, 'migrate:status', [], dir, { NODE_OPTIONS: `--require ${probe}` });
+      return { result, imports: JSON.parse(await readFile(out, 'utf8')) as string[] };
+    };
+    const applied = await status();
+    expect(applied.result.code, applied.result.stderr).toBe(0);
+    expect(applied.result.stdout).toContain('Note: 1_own.up.sql runs as one unit, not wrapped in a transaction');
+    expect(applied.imports).toEqual([]);
+    // Edited after it was applied: read from the file, which takes the parser.
+    await writeFile(path.join(dir, '1_own.up.sql'), `${own}-- edited\n`);
+    const changed = await status();
+    expect(changed.result.stdout).toContain('1_own.up.sql changed after it was applied');
+    expect(changed.result.stdout).toContain('Note: 1_own.up.sql runs as one unit, not wrapped in a transaction');
+    expect(changed.imports).toEqual(['libpg-query']);
+    // Pending: read from the file too.
+    await writeFile(path.join(dir, '1_own.up.sql'), own);
+    await writeFile(path.join(dir, '3_own.up.sql'), own.replace('own', 'own3').replace('g()', 'g3()'));
+    const pending = await status();
+    expect(pending.result.stdout).toContain('Note: 3_own.up.sql runs as one unit, not wrapped in a transaction');
+    expect(pending.imports).toEqual(['libpg-query']);
   });
 
   it('down then migrate round-trips the demo schema', async () => {

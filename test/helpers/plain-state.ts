@@ -37,7 +37,8 @@ const EPOCH = Date.UTC(2026, 0, 1);
 export function event(direction: HistoryDirection, version: number, from: number | null, to: number | null, name = `m${version}`): HistoryRecord {
   const big = (v: number | null) => (v === null ? null : BigInt(v));
   const checksum = direction === 'up' || direction === 'bootstrap' ? `sum-${version}` : null;
-  return { version: BigInt(version), name, direction, fromVersion: big(from), toVersion: big(to), checksum, startedAt: new Date(EPOCH + version * 1_000) };
+  const mode = direction === 'up' || direction === 'down' ? 'transaction' : null;
+  return { version: BigInt(version), name, direction, fromVersion: big(from), toVersion: big(to), checksum, mode, startedAt: new Date(EPOCH + version * 1_000) };
 }
 
 /** Up events applying `versions` one after the other, from none. */

@@ -1,6 +1,6 @@
 import type { Settings } from '../../config.js';
 import type { MigrationSet } from '../source/index.js';
-import type { AppliedBy } from '../runner/classify.js';
+import type { AppliedBy, ClassifiedMigration } from '../runner/classify.js';
 import { findChecksumMismatches } from '../runner/checks.js';
 import { withSession } from '../runner/session.js';
 import { loadState } from '../runner/state.js';
@@ -41,12 +41,18 @@ export interface StatusReport {
   warnings: string[];
 }
 
-/** How each file will run (or ran): in a transaction, statement by statement, or as one unwrapped unit. */
-async function fileModes(entries: { migration?: { up?: { load(): { sql: string } } } }[]): Promise<(ExecutionMode | undefined)[]> {
+/**
+ * How each file will run (or ran): in a transaction, statement by statement, or as one unwrapped
+ * unit. A file tidemark applied, unchanged since, ran as its history row says: only the others are
+ * read for it, so a status of applied files never loads PostgreSQL's parser.
+ */
+async function fileModes(entries: ClassifiedMigration[]): Promise<(ExecutionMode | undefined)[]> {
   const modes: (ExecutionMode | undefined)[] = [];
   for (const entry of entries) {
     const script = entry.migration?.up?.load();
+    const recorded = entry.state === 'applied' && entry.record?.direction === 'up' ? entry.record : undefined;
     if (!script) modes.push(undefined);
+    else if (recorded?.mode && recorded.checksum === script.checksum) modes.push(recorded.mode);
     else if (wantsNoTransaction(script.sql)) modes.push('no-transaction');
     // Awaited only where the lexical pass leaves a doubt: a thousand awaits are a thousand turns.
     else if (!mayManageOwnTransaction(script.sql)) modes.push('transaction');
@@ -72,7 +78,7 @@ export async function migrateStatus(settings: Settings, options: { source?: Migr
     for (const e of entries.filter((x) => x.missingFile)) problems.push({ kind: 'missing-file', version: e.version, message: `version ${e.version}${e.name ? ` (${e.name})` : ''} is recorded in the database but has no file` });
     for (const e of entries.filter((x) => x.outOfOrder)) problems.push({ kind: 'out-of-order', version: e.version, message: `${e.migration?.up?.fileName ?? e.version} is pending but numbered below the current version ${state.version}` });
     const notes = migrations.filter((m) => m.mode && m.mode !== 'transaction').map((m) =>
-      `${m.fileName} runs ${m.mode === 'no-transaction' ? 'statement by statement outside a transaction (-- tidemark:no-transaction)' : 'as one unit with its own BEGIN/COMMIT, not wrapped'}: a failure there leaves the database dirty`);
+      `${m.fileName} runs ${m.mode === 'no-transaction' ? 'statement by statement outside a transaction (-- tidemark:no-transaction)' : 'as one unit, not wrapped in a transaction'}: a failure there leaves the database dirty`);
     const pending = migrations.filter((m) => m.state === 'pending');
     const applied = migrations.filter((m) => m.state === 'applied').length;
     return {

@@ -105,15 +105,15 @@ describe('readMigrationDir', () => {
 describe('parseHistoryRecords', () => {
   const row = (...fields: string[]) => fields.join('\x1f');
   it('reads separated fields, empty ones as null, the start time as epoch milliseconds', () => {
-    const text = [row('7', 'up', '6', '7', '1700000000123', 'abc', 'add_users'), row('3', 'force', '', '3', '1700000000999', '', '')].join('\x1e');
+    const text = [row('7', 'up', '6', '7', '1700000000123', 'abc', 'unwrapped', 'add_users'), row('3', 'force', '', '3', '1700000000999', '', '', '')].join('\x1e');
     expect(parseHistoryRecords(text)).toEqual([
-      { version: 7n, direction: 'up', fromVersion: 6n, toVersion: 7n, startedAt: new Date(1700000000123), checksum: 'abc', name: 'add_users' },
-      { version: 3n, direction: 'force', fromVersion: null, toVersion: 3n, startedAt: new Date(1700000000999), checksum: null, name: '' },
+      { version: 7n, direction: 'up', fromVersion: 6n, toVersion: 7n, startedAt: new Date(1700000000123), checksum: 'abc', mode: 'unwrapped', name: 'add_users' },
+      { version: 3n, direction: 'force', fromVersion: null, toVersion: 3n, startedAt: new Date(1700000000999), checksum: null, mode: null, name: '' },
     ]);
   });
   it('gives an empty history for no rows, and nothing (read the rows instead) when a field holds a separator', () => {
     expect(parseHistoryRecords(null)).toEqual([]);
-    expect(parseHistoryRecords(row('7', 'up', '6', '7', '1', 'abc', 'a\x1fb'))).toBeUndefined();
-    expect(parseHistoryRecords([row('7', 'up', '6', '7', '1', 'abc', 'a'), 'b'].join('\x1e'))).toBeUndefined();
+    expect(parseHistoryRecords(row('7', 'up', '6', '7', '1', 'abc', 'transaction', 'a\x1fb'))).toBeUndefined();
+    expect(parseHistoryRecords([row('7', 'up', '6', '7', '1', 'abc', 'transaction', 'a'), 'b'].join('\x1e'))).toBeUndefined();
   });
 });

@@ -14,13 +14,14 @@ export interface HistoryRecord {
   fromVersion: bigint | null;
   toVersion: bigint | null;
   checksum: string | null;
+  /** How the file ran: recorded for up and down steps, null for the other rows. */
+  mode: ExecutionMode | null;
   startedAt: Date;
 }
 
 /** A whole history row, as `migrate:history` shows it. */
 export interface HistoryRow extends HistoryRecord {
   id: bigint;
-  mode: ExecutionMode | null;
   durationMs: number | null;
   appliedBy: string;
   clientHost: string | null;
@@ -97,17 +98,17 @@ export async function readHistory(client: pg.Client, t: StateTables): Promise<Hi
 // change the field count, which the reader checks.
 const FIELD = 'chr(31)';
 const RECORD = 'chr(30)';
-const RECORD_FIELDS = 7;
+const RECORD_FIELDS = 8;
 
 /**
  * Only what status and migrate need of each row, oldest first, as one text of
  * separated fields: several times quicker than JSON for the server to build
  * and the client to take apart, which shows at thousands of rows. NULL
- * becomes an empty field (no version, checksum or name is empty otherwise);
+ * becomes an empty field (no version, checksum, mode or name is empty otherwise);
  * the start time travels as epoch milliseconds, the precision of a Date.
  */
 export function historyRecordsSql(t: StateTables): string {
-  const fields = ['version', 'direction', 'from_version', 'to_version', 'floor(extract(epoch FROM started_at) * 1000)::bigint', 'checksum', 'name'];
+  const fields = ['version', 'direction', 'from_version', 'to_version', 'floor(extract(epoch FROM started_at) * 1000)::bigint', 'checksum', 'mode', 'name'];
   return `SELECT string_agg(concat(${fields.join(`, ${FIELD}, `)}), ${RECORD} ORDER BY id) FROM ${t.history}`;
 }
 
@@ -120,7 +121,7 @@ export function parseHistoryRecords(value: string | null): HistoryRecord[] | und
     if (f.length !== RECORD_FIELDS) return undefined;
     records.push({
       version: BigInt(f[0]), direction: f[1] as HistoryDirection, fromVersion: f[2] ? BigInt(f[2]) : null, toVersion: f[3] ? BigInt(f[3]) : null,
-      startedAt: new Date(Number(f[4])), checksum: f[5] || null, name: f[6],
+      startedAt: new Date(Number(f[4])), checksum: f[5] || null, mode: (f[6] || null) as ExecutionMode | null, name: f[7],
     });
   }
   return records;
