@@ -82,10 +82,10 @@ export async function runSteps(session: Session, steps: Step[], current: bigint 
   const toVersion = last ? last.toVersion : current;
   if (options.dryRun) {
     // Every file is read, as a real run reads them: one that cannot run fails the plan too.
-    const reports = await Promise.all(steps.map(async (step) => {
+    const reports = steps.map((step) => {
       const { sql, byteOrderMark } = step.script.load();
       return { ...stepReport(step), byteOrderMark, ...(options.sql && { sql }) };
-    }));
+    });
     return { dryRun: true, fromVersion: current, toVersion, steps: reports, warnings, durationMs: performance.now() - started };
   }
   // Every file is read before the first one runs: an unreadable file stops the run before it changes anything.
